@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// The `kplane` command: `up`, `down`, `status`, `logs`. It is the person-facing entry point of the
+// local cluster: `npm start` runs `kplane up` in the foreground.
+import { parseArgs } from 'node:util';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { parse as parseYaml } from 'yaml';
+import { pino } from 'pino';
+import { ClusterDir, DEFAULT_CLUSTER_DIR, isAlive } from '../cluster/cluster-dir.js';
+import { ConfigError, defineCluster, type ClusterConfig, type ClusterConfigInput } from '../cluster/config.js';
+import { Launcher } from '../cluster/launcher.js';
+import { planCluster } from '../cluster/plan.js';
+import { prettyLogLine } from './pretty-log.js';
+
+const USAGE = `usage: kplane <command> [options]
+  up [--config F] [--dir D] [--detach]   start the cluster (foreground unless --detach)
+  down [--dir D]                         stop a running cluster
+  status [--dir D] [--json]              show each process and its health
+  logs COMPONENT [--dir D]               pretty-print a process's log`;
+
+const projectRoot = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
+
+/** Loads the config: the compiled cluster.config.ts by default, or a .js/.json/.yaml file. */
+export async function loadConfig(file: string | undefined): Promise<ClusterConfig> {
+  if (file === undefined) {
+    const compiled = join(projectRoot, 'dist', 'cluster.config.js');
+    const module = (await import(pathToFileURL(compiled).href)) as { default: ClusterConfig };
+    return module.default;
+  }
+  const path = resolve(file);
+  if (path.endsWith('.js') || path.endsWith('.mjs')) {
+    const module = (await import(pathToFileURL(path).href)) as { default: ClusterConfigInput };
+    return defineCluster(module.default);
+  }
+  if (path.endsWith('.ts')) {
+    throw new Error(`${file}: a .ts config must be compiled first (the default cluster.config.ts is, by npm install); pass the .js, .json or .yaml form`);
+  }
+  const text = readFileSync(path, 'utf8');
+  const input = (path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as ClusterConfigInput;
+  return defineCluster(input);
+}
+
+async function up(options: { config: string | undefined; dir: string; detach: boolean }): Promise<number> {
+  const config = await loadConfig(options.config);
+  const dir = new ClusterDir(options.dir);
+  const previous = dir.readState();
+  if (previous !== undefined && isAlive(previous.launcherPid) && previous.launcherPid !== process.pid) {
+    process.stderr.write(`a cluster is already running from ${dir.root} (launcher pid ${previous.launcherPid}); run kplane down first\n`);
+    return 1;
+  }
+  dir.ensure();
+  if (options.detach) return detach(options, dir);
+  const log = pino({ base: { component: 'launcher' }, level: config.logLevel }, pino.destination({ dest: dir.logFile('launcher'), mkdir: true, sync: false }));
+  dir.processDir('launcher');
+  const plan = planCluster(config, dir);
+  const launcher = new Launcher(dir, config.name, log);
+  const say = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  say(`kplane: starting cluster "${config.name}" in ${dir.root}`);
+  for (const line of plan.missing) say(`  not started (not built yet): ${line}`);
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say('kplane: stopping (reverse order)…');
+    await launcher.stop();
+    log.info('cluster stopped');
+    say('kplane: stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  try {
+    await launcher.start(plan.processes, say);
+  } catch (error) {
+    say(`kplane: start failed: ${(error as Error).message}`);
+    launcher.markFailed((error as Error).message);
+    await launcher.stop();
+    return 1;
+  }
+  log.info({ processes: plan.processes.length }, 'cluster ready');
+  say(`kplane: ${plan.processes.length} processes running; state in ${join(dir.root, 'state.json')}`);
+  say('kplane: press Ctrl-C to stop');
+  // Stay alive as the supervisor until a signal arrives.
+  await new Promise<never>(() => setInterval(() => undefined, 1 << 30));
+  return 0;
+}
+
+export const DETACH_TIMEOUT_MS = 60_000;
+
+/** Runs the launcher in the background and returns once the cluster is ready, or fails after 60 s. */
+async function detach(options: { config: string | undefined; dir: string }, dir: ClusterDir): Promise<number> {
+  const args = [fileURLToPath(import.meta.url), 'up', '--dir', dir.root, ...(options.config === undefined ? [] : ['--config', resolve(options.config)])];
+  const output = openSync(join(dir.processDir('launcher'), 'console.log'), 'a');
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', output, output] });
+  child.unref();
+  const pid = child.pid;
+  process.stdout.write(`kplane: launcher started in the background (pid ${pid ?? '?'}); waiting for the cluster…\n`);
+  const deadline = Date.now() + DETACH_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const state = dir.readState();
+    if (state !== undefined && state.launcherPid === pid) {
+      if (state.ready) {
+        process.stdout.write(`kplane: cluster ready (${state.processes.length} processes); kplane status --dir ${dir.root}\n`);
+        return 0;
+      }
+      if (state.failure !== undefined) {
+        process.stderr.write(`kplane: start failed: ${state.failure}\n`);
+        return 1;
+      }
+    }
+    if (!isAlive(pid)) {
+      process.stderr.write(`kplane: the launcher exited before the cluster was ready; see ${join(dir.root, 'launcher', 'console.log')}\n`);
+      return 1;
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
+  process.stderr.write(`kplane: the cluster was not ready within ${DETACH_TIMEOUT_MS / 1000} s; stopping it\n`);
+  if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGTERM');
+  return 1;
+}
+
+function status(options: { dir: string; json: boolean }): number {
+  const dir = new ClusterDir(options.dir);
+  const state = dir.readState();
+  if (state === undefined) {
+    process.stdout.write(options.json ? '{"running":false}\n' : `no cluster in ${dir.root}\n`);
+    return 1;
+  }
+  const processes = state.processes.map((entry) => ({ ...entry, alive: isAlive(entry.pid) }));
+  const running = isAlive(state.launcherPid);
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ running, launcherPid: state.launcherPid, processes })}\n`);
+    return 0;
+  }
+  process.stdout.write(`cluster ${state.configName} in ${dir.root}: launcher ${running ? `running (pid ${state.launcherPid})` : 'not running'}\n`);
+  for (const entry of processes) {
+    process.stdout.write(`  ${entry.name.padEnd(24)} ${entry.role.padEnd(18)} pid ${String(entry.pid ?? '-').padEnd(8)} ${entry.alive ? entry.status : 'dead'}  restarts ${entry.restarts}\n`);
+  }
+  return 0;
+}
+
+async function down(options: { dir: string }): Promise<number> {
+  const dir = new ClusterDir(options.dir);
+  const state = dir.readState();
+  if (state === undefined || !isAlive(state.launcherPid)) {
+    process.stdout.write(`no running cluster in ${dir.root}\n`);
+    return 0;
+  }
+  process.kill(state.launcherPid, 'SIGTERM');
+  for (let waitedMs = 0; waitedMs < 30_000 && isAlive(state.launcherPid); waitedMs += 100) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  process.stdout.write(isAlive(state.launcherPid) ? 'launcher did not stop within 30 s\n' : 'cluster stopped\n');
+  return isAlive(state.launcherPid) ? 1 : 0;
+}
+
+function logs(component: string | undefined, options: { dir: string }): number {
+  if (component === undefined) {
+    process.stderr.write('usage: kplane logs COMPONENT\n');
+    return 2;
+  }
+  const file = new ClusterDir(options.dir).logFile(component);
+  if (!existsSync(file)) {
+    process.stderr.write(`no log for ${component} at ${file}\n`);
+    return 1;
+  }
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() !== '') process.stdout.write(`${prettyLogLine(line)}\n`);
+  }
+  return 0;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        dir: { type: 'string', default: DEFAULT_CLUSTER_DIR },
+        detach: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  const dir = values.dir ?? DEFAULT_CLUSTER_DIR;
+  if (values.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  try {
+    switch (command) {
+      case 'up':
+        return await up({ config: values.config, dir, detach: values.detach ?? false });
+      case 'down':
+        return await down({ dir });
+      case 'status':
+        return status({ dir, json: values.json ?? false });
+      case 'logs':
+        return logs(rest[0], { dir });
+      default:
+        process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`kplane: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
