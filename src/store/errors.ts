@@ -1,0 +1,82 @@
+// The errors of the store's state machine. Each has a stable `code` and a `retryable` flag.
+// Inside apply() errors are never thrown: they become deterministic error results (ErrorResult),
+// so every replica records the same outcome and a retried write gets the same cached answer.
+// The classes are thrown by the local read API (range at a compacted revision, watch setup) and by
+// the encode/propose-time checks; `toStoreError` turns an ErrorResult back into a class instance.
+
+export type StoreErrorCode =
+  | 'COMPACTED'
+  | 'FUTURE_REVISION'
+  | 'REQUEST_TOO_LARGE'
+  | 'KEY_TOO_LARGE'
+  | 'VALUE_TOO_LARGE'
+  | 'NO_SPACE'
+  | 'KEY_NOT_FOUND'
+  | 'LEASE_NOT_FOUND'
+  | 'LEASE_EXISTS'
+  | 'INVALID_TTL'
+  | 'INVALID_REQUEST'
+  | 'BAD_COMMAND'
+  | 'STALE_SEQUENCE'
+  | 'WATCH_NOT_FOUND';
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  readonly retryable: boolean;
+  constructor(code: StoreErrorCode, message: string, retryable: boolean) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+/** The revision asked for is below the compaction revision: its history is gone. */
+export class CompactedError extends StoreError {
+  readonly compactRevision: number;
+  constructor(revision: number, compactRevision: number) {
+    super('COMPACTED', `revision ${revision} is compacted (compact revision ${compactRevision})`, false);
+    this.compactRevision = compactRevision;
+  }
+}
+
+export class FutureRevisionError extends StoreError {
+  readonly currentRevision: number;
+  constructor(revision: number, currentRevision: number) {
+    super('FUTURE_REVISION', `revision ${revision} is in the future (current ${currentRevision})`, false);
+    this.currentRevision = currentRevision;
+  }
+}
+
+export class RequestTooLargeError extends StoreError {
+  constructor(sizeBytes: number, maxBytes: number) {
+    super('REQUEST_TOO_LARGE', `request is ${sizeBytes} bytes, the limit is ${maxBytes}`, false);
+  }
+}
+
+/** A bad command from outside (garbage bytes, wrong shape): never applied. */
+export class BadCommandError extends StoreError {
+  constructor(reason: string) {
+    super('BAD_COMMAND', `bad command: ${reason}`, false);
+  }
+}
+
+export class WatchNotFoundError extends StoreError {
+  constructor(watchId: number) {
+    super('WATCH_NOT_FOUND', `no watch ${watchId}`, false);
+  }
+}
+
+/** Codes that an apply() may answer with (as data, see ErrorResult in commands.ts). */
+export type ApplyErrorCode = Exclude<StoreErrorCode, 'WATCH_NOT_FOUND'>;
+
+const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NO_SPACE']);
+
+export function isRetryable(code: StoreErrorCode): boolean {
+  return RETRYABLE.has(code);
+}
+
+/** Rebuild a class instance from an error result's code and message. */
+export function toStoreError(code: StoreErrorCode, message: string): StoreError {
+  return new StoreError(code, message, isRetryable(code));
+}
