@@ -9,7 +9,7 @@ import { MemoryLogStorage } from '../../src/raft/memory-storage.js';
 import type { Message } from '../../src/raft/messages.js';
 import { EntryType } from '../../src/raft/types.js';
 import type { Entry } from '../../src/raft/types.js';
-import { Network, baseConfig, encoder } from './raft-network.js';
+import { Network, baseConfig, encoder } from '../../src/testing/raft-sim/network.js';
 
 const conf3 = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [] };
 

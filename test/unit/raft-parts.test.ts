@@ -13,7 +13,7 @@ import { Inflights } from '../../src/raft/progress.js';
 import { JointConfig, MajorityConfig } from '../../src/raft/quorum.js';
 import { ConfChangeType, EntryType } from '../../src/raft/types.js';
 import type { ConfState, Entry } from '../../src/raft/types.js';
-import { Network, baseConfig } from './raft-network.js';
+import { Network, baseConfig } from '../../src/testing/raft-sim/network.js';
 
 const conf3: ConfState = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [] };
 const e = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: new Uint8Array(4) });

@@ -5,8 +5,8 @@
 import test from 'ava';
 import { ConfChangeType, EntryType } from '../../src/raft/types.js';
 import type { Message } from '../../src/raft/messages.js';
-import { Network, encoder } from './raft-network.js';
-import type { Member } from './raft-network.js';
+import { Network, encoder } from '../../src/testing/raft-sim/network.js';
+import type { Member } from '../../src/testing/raft-sim/network.js';
 
 function otherIds(net: Network, id: number): number[] {
   return [...net.members.keys()].filter((x) => x !== id);

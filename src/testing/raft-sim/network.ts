@@ -1,17 +1,18 @@
-// A tiny in-test driver and message pump for Raft unit tests: several RaftNodes, each with a
-// MemoryLogStorage and a list-of-strings state machine, driven in ticks. It follows the driver's
-// order (persist -> send -> apply -> advance) and lets a test drop, cut or intercept messages.
-// Not the simulator (src/testing/raft-sim/): no crashes, no delays, fully deterministic by design.
+// A deterministic, synchronous network and driver for several RaftNodes, each with a MemoryLogStorage
+// and a list-of-strings state machine, driven in ticks. It follows the driver order
+// (persist -> send -> apply -> advance) and lets a caller drop, cut, duplicate, delay and reorder
+// messages, and crash a replica before it persists a Ready. Used by the Raft unit tests and by the
+// seeded simulator (run.ts, `npm run sim`).
 
-import { Prng } from '../../src/actors/random.js';
-import type { Random } from '../../src/actors/random.js';
-import { decodeConfChange } from '../../src/raft/confchange.js';
-import { RaftNode } from '../../src/raft/core.js';
-import type { RaftConfig, ReadState } from '../../src/raft/core.js';
-import { MemoryLogStorage } from '../../src/raft/memory-storage.js';
-import type { Message } from '../../src/raft/messages.js';
-import { EntryType } from '../../src/raft/types.js';
-import type { ConfState, Entry, ReplicaId } from '../../src/raft/types.js';
+import { Prng } from '../../actors/random.js';
+import type { Random } from '../../actors/random.js';
+import { decodeConfChange } from '../../raft/confchange.js';
+import { RaftNode } from '../../raft/core.js';
+import type { RaftConfig, ReadState } from '../../raft/core.js';
+import { MemoryLogStorage } from '../../raft/memory-storage.js';
+import type { Message } from '../../raft/messages.js';
+import { EntryType } from '../../raft/types.js';
+import type { ConfState, Entry, ReplicaId } from '../../raft/types.js';
 
 export const encoder = new TextEncoder();
 const decoder = new TextDecoder();
