@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { actorRuntimeAvailable, localTells, remoteAsks, remotePipelined } from './actor-client.js';
+import { localTells, remoteAsks, remotePipelined } from './actor-client.js';
 import { RawClient } from './raw-ws.js';
 import { transportPipelined, transportRoundTrips } from './transport-counter.js';
 
@@ -52,12 +52,6 @@ async function startPeer(): Promise<{ ready: Ready; stop(): void }> {
 }
 
 async function best(label: string, run: () => Promise<{ count: number; elapsedMs: number }>): Promise<number> {
-  if (label.startsWith('remote') || label.startsWith('local')) {
-    if (!actorRuntimeAvailable) {
-      progress(`${label}: skipped, the actor runtime is not built yet`);
-      return Number.NaN;
-    }
-  }
   let bestRate = 0;
   for (let round = 1; round <= ROUNDS; round++) {
     const { count, elapsedMs } = await run();
