@@ -18,7 +18,11 @@ export type StoreErrorCode =
   | 'INVALID_REQUEST'
   | 'BAD_COMMAND'
   | 'STALE_SEQUENCE'
-  | 'WATCH_NOT_FOUND';
+  | 'WATCH_NOT_FOUND'
+  /** Client side: no leader answered in time; nothing was applied. */
+  | 'UNAVAILABLE'
+  /** Client side: no answer in time; the write may or may not have applied. */
+  | 'TIMEOUT';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
@@ -68,9 +72,23 @@ export class WatchNotFoundError extends StoreError {
 }
 
 /** Codes that an apply() may answer with (as data, see ErrorResult in commands.ts). */
-export type ApplyErrorCode = Exclude<StoreErrorCode, 'WATCH_NOT_FOUND'>;
+export type ApplyErrorCode = Exclude<StoreErrorCode, 'WATCH_NOT_FOUND' | 'UNAVAILABLE' | 'TIMEOUT'>;
 
-const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NO_SPACE']);
+/** No leader could be reached in time; the request was not applied. Retry. */
+export class UnavailableError extends StoreError {
+  constructor(reason: string) {
+    super('UNAVAILABLE', `store unavailable: ${reason}`, true);
+  }
+}
+
+/** The request got no answer in time: it may or may not have applied. Retry with the same session. */
+export class StoreTimeoutError extends StoreError {
+  constructor(reason: string) {
+    super('TIMEOUT', `store timeout: ${reason}`, true);
+  }
+}
+
+const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NO_SPACE', 'UNAVAILABLE', 'TIMEOUT']);
 
 export function isRetryable(code: StoreErrorCode): boolean {
   return RETRYABLE.has(code);
