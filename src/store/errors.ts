@@ -22,7 +22,9 @@ export type StoreErrorCode =
   /** Client side: no leader answered in time; nothing was applied. */
   | 'UNAVAILABLE'
   /** Client side: no answer in time; the write may or may not have applied. */
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** Replica side: this replica is not the leader (the answer names the leader it knows, if any). */
+  | 'NOT_LEADER';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
@@ -72,7 +74,7 @@ export class WatchNotFoundError extends StoreError {
 }
 
 /** Codes that an apply() may answer with (as data, see ErrorResult in commands.ts). */
-export type ApplyErrorCode = Exclude<StoreErrorCode, 'WATCH_NOT_FOUND' | 'UNAVAILABLE' | 'TIMEOUT'>;
+export type ApplyErrorCode = Exclude<StoreErrorCode, 'WATCH_NOT_FOUND' | 'UNAVAILABLE' | 'TIMEOUT' | 'NOT_LEADER'>;
 
 /** No leader could be reached in time; the request was not applied. Retry. */
 export class UnavailableError extends StoreError {
@@ -88,7 +90,20 @@ export class StoreTimeoutError extends StoreError {
   }
 }
 
-const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NO_SPACE', 'UNAVAILABLE', 'TIMEOUT']);
+/**
+ * This replica is not (or stopped being) the leader. `leader` is the replica id it believes leads,
+ * 0 if none. A write refused this way may still commit if leadership was lost after proposing it:
+ * retry under the same client session.
+ */
+export class NotLeaderError extends StoreError {
+  readonly leader: number;
+  constructor(leader: number, reason = 'not the leader') {
+    super('NOT_LEADER', `${reason}${leader === 0 ? ' (no leader known)' : ` (leader is replica ${leader})`}`, true);
+    this.leader = leader;
+  }
+}
+
+const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NO_SPACE', 'UNAVAILABLE', 'TIMEOUT', 'NOT_LEADER']);
 
 export function isRetryable(code: StoreErrorCode): boolean {
   return RETRYABLE.has(code);

@@ -1,0 +1,284 @@
+// REST handlers for resources: get, list, watch, create, update, patch, delete, deletecollection, and
+// the subresources status, scale, binding (pods), finalize (namespaces), plus the create-only
+// selfsubjectaccessreviews. The order inside a write is Kubernetes': decode → check kind → prepare
+// (managed metadata, status vs spec) → default → validate → admit (namespace lifecycle, plugins) →
+// store. Every failure is an ApiError; the pipeline turns it into a Status.
+
+import { randomInt } from 'node:crypto';
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pure-deps.js';
+import { apiVersionOf, isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
+import { namespaces as namespaceDefinition } from '../registry/core.js';
+import { metadataOf } from '../storage/object-store.js';
+import { startObjectWatch } from '../storage/watch.js';
+import { ApiError, errors } from '../status.js';
+import { decodeObject, decodeValue, patchType } from './decode.js';
+import type { ApiRequest, ApiResponse, HandlerContext } from './types.js';
+import { validateObject } from './validate.js';
+import { toScale, applyScale } from './scale.js';
+import { bind } from './binding.js';
+import { remove, removeCollection } from './delete.js';
+import { createReview } from './access-review.js';
+import { type ResourceTarget, json, qualified, dryRunOf, buildFilter, nonNegativeInteger, checkKind, runAdmission, stringOrUndefined } from './common.js';
+
+/** Metadata the server owns: kept from the stored object on every update. */
+const MANAGED_METADATA = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const;
+
+export async function handleResource(context: HandlerContext, request: ApiRequest, target: ResourceTarget): Promise<ApiResponse> {
+  const { definition, verb, subresource } = target;
+  if (definition.namespaced && target.namespace === undefined && !['list', 'watch'].includes(verb)) {
+    throw errors.notFound(qualified(definition), target.name ?? '');
+  }
+  if (!definition.namespaced && target.namespace !== undefined && !(definition.plural === 'namespaces' && definition.group === '')) {
+    throw errors.notFound(qualified(definition), target.name ?? '');
+  }
+  if (subresource !== undefined && !definition.subresources.some((sub) => sub.name === subresource)) {
+    throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
+  }
+  const allowedVerb = subresource === undefined ? definition.verbs.includes(verb) : (definition.subresources.find((sub) => sub.name === subresource)?.verbs.includes(verb) ?? false);
+  if (!allowedVerb) throw errors.methodNotAllowed();
+  const namespace = definition.namespaced ? target.namespace : undefined;
+  if (definition.virtual === true) return createReview(context, request, target);
+
+  switch (verb) {
+    case 'get': {
+      const object = await context.objects.get(definition, namespace, target.name ?? '');
+      if (subresource === 'scale') return json(200, toScale(definition, object));
+      return json(200, convertForTable(context, request, definition, object));
+    }
+    case 'list':
+      return json(200, convertForTable(context, request, definition, await list(context, request, definition, namespace)));
+    case 'watch':
+      return watch(context, request, definition, namespace, target.name);
+    case 'create':
+      if (subresource === 'binding') return bind(context, request, target);
+      return create(context, request, target);
+    case 'update':
+    case 'patch':
+      return update(context, request, target);
+    case 'delete':
+      return remove(context, request, target);
+    case 'deletecollection':
+      return removeCollection(context, request, target);
+    default:
+      throw errors.methodNotAllowed();
+  }
+}
+
+function convertForTable(context: HandlerContext, request: ApiRequest, definition: ResourceDefinition, object: JsonObject): JsonObject {
+  if (context.tableConverter === undefined || !(request.headers['accept'] ?? '').includes('as=Table')) return object;
+  return context.tableConverter(definition, object) ?? object;
+}
+
+// ---- reads -----------------------------------------------------------------------------------
+
+async function list(context: HandlerContext, request: ApiRequest, definition: ResourceDefinition, namespace: string | undefined): Promise<JsonObject> {
+  const query = request.query;
+  const filter = buildFilter(request, definition);
+  const limit = nonNegativeInteger(query, 'limit');
+  const continueToken = query.get('continue') ?? '';
+  const resourceVersion = query.get('resourceVersion') ?? '';
+  const match = query.get('resourceVersionMatch') ?? '';
+  if (resourceVersion !== '' && !/^[0-9]{1,15}$/.test(resourceVersion)) throw errors.badRequest(`invalid resource version: ${JSON.stringify(resourceVersion)}`);
+  if (!['', 'NotOlderThan', 'Exact'].includes(match)) throw errors.badRequest(`resourceVersionMatch: Unsupported value: ${JSON.stringify(match)}`);
+  if (match !== '' && resourceVersion === '') throw errors.badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
+  if (continueToken !== '' && resourceVersion !== '' && resourceVersion !== '0') throw errors.badRequest('specifying resource version is not allowed when using continue');
+  if (match === 'Exact' && resourceVersion === '0') throw errors.badRequest('resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+  const result = await context.objects.list(definition, namespace, {
+    filter,
+    ...(limit === undefined ? {} : { limit }),
+    ...(continueToken === '' ? {} : { continueToken }),
+    ...(match === 'Exact' ? { exactRevision: Number(resourceVersion) } : {}),
+  });
+  if (match !== 'Exact' && resourceVersion !== '' && resourceVersion !== '0' && Number(resourceVersion) > result.revision) {
+    throw errors.timeout(`Too large resource version: ${resourceVersion}, current: ${result.revision}`);
+  }
+  return {
+    kind: definition.listKind,
+    apiVersion: apiVersionOf(definition),
+    metadata: { resourceVersion: String(result.revision), ...(result.continueToken === undefined ? {} : { continue: result.continueToken }) },
+    items: result.items,
+  };
+}
+
+function watch(context: HandlerContext, request: ApiRequest, definition: ResourceDefinition, namespace: string | undefined, name: string | undefined): ApiResponse {
+  const query = request.query;
+  const filter = buildFilter(request, definition);
+  const timeoutSeconds = nonNegativeInteger(query, 'timeoutSeconds');
+  const bookmarks = query.get('allowWatchBookmarks') === 'true' || query.get('allowWatchBookmarks') === '1';
+  const resourceVersion = query.get('resourceVersion') ?? undefined;
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    watch: (sink) =>
+      startObjectWatch(
+        context.objects,
+        definition,
+        {
+          namespace,
+          ...(name === undefined ? {} : { name }),
+          resourceVersion,
+          filter,
+          bookmarks,
+          bookmarkIntervalMs: context.bookmarkIntervalMs,
+          ...(timeoutSeconds === undefined || timeoutSeconds === 0 ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+          clock: context.clock,
+          ...(context.watchCaches === undefined ? {} : { cache: context.watchCaches.forPrefix(context.objects.prefix(definition, undefined)) }),
+        },
+        sink,
+      ),
+  };
+}
+
+// ---- writes ----------------------------------------------------------------------------------
+
+/** Kubernetes' generateName alphabet (no vowels, no look-alike digits): 5 characters are appended. */
+const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+function generateSuffix(): string {
+  let out = '';
+  for (let i = 0; i < 5; i++) out += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)] ?? 'x';
+  return out;
+}
+
+function checkNamespace(definition: ResourceDefinition, object: JsonObject, namespace: string | undefined): void {
+  const metadata = metadataOf(object);
+  if (!definition.namespaced) {
+    delete metadata['namespace'];
+    return;
+  }
+  const given = metadata['namespace'];
+  if (given !== undefined && given !== '' && given !== namespace) {
+    throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  }
+  metadata['namespace'] = namespace;
+}
+
+/** Namespace lifecycle admission: namespaced objects need an existing namespace that is not being deleted. */
+async function admitNamespace(context: HandlerContext, definition: ResourceDefinition, namespace: string | undefined, name: string): Promise<void> {
+  if (!definition.namespaced || namespace === undefined) return;
+  const stored = await context.objects.read(namespaceDefinition, undefined, namespace);
+  if (stored === undefined) throw errors.notFound({ resource: 'namespaces', group: '' }, namespace);
+  const metadata = metadataOf(stored.object);
+  const status = stored.object['status'];
+  if (metadata['deletionTimestamp'] !== undefined || (isObject(status) && status['phase'] === 'Terminating')) {
+    throw errors.forbidden(`${definition.plural}${definition.group === '' ? '' : `.${definition.group}`} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+      causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+    });
+  }
+}
+
+async function create(context: HandlerContext, request: ApiRequest, target: ResourceTarget): Promise<ApiResponse> {
+  const { definition } = target;
+  const dryRun = dryRunOf(request.query);
+  const object = decodeObject(request.body, request.headers['content-type']);
+  checkKind(definition, object);
+  const metadata = metadataOf(object);
+  if ((metadata['name'] === undefined || metadata['name'] === '') && typeof metadata['generateName'] === 'string' && metadata['generateName'] !== '') {
+    metadata['name'] = `${metadata['generateName']}${generateSuffix()}`;
+  }
+  checkNamespace(definition, object, target.namespace);
+  if (target.name !== undefined) throw errors.methodNotAllowed();
+  // A create may not set status through the main resource, except for nodes (kubelets register with it).
+  if (definition.hasStatusSubresource && definition.plural !== 'nodes') delete object['status'];
+  definition.defaults?.(object);
+  validateObject(definition, object, undefined);
+  await admitNamespace(context, definition, target.namespace, String(metadata['name'] ?? ''));
+  runAdmission(context, target, { newObject: object });
+  const created = await context.objects.create(definition, target.namespace, object, { dryRun });
+  return json(201, created);
+}
+
+/** The update pipeline shared by PUT and PATCH on the resource and its status/scale/finalize subresources. */
+async function update(context: HandlerContext, request: ApiRequest, target: ResourceTarget): Promise<ApiResponse> {
+  const { definition, subresource } = target;
+  const name = target.name ?? '';
+  const namespace = definition.namespaced ? target.namespace : undefined;
+  const dryRun = dryRunOf(request.query);
+  const isPatch = target.verb === 'patch';
+  const patchKind = isPatch ? patchType(request.headers['content-type']) : undefined;
+  if (patchKind === 'apply') throw errors.unsupportedMediaType('application/apply-patch+yaml (server-side apply is not supported yet)');
+  const patchBody = isPatch ? decodeValue(request.body, 'json') : undefined;
+  const putBody = isPatch ? undefined : decodeObject(request.body, request.headers['content-type']);
+  const isScale = subresource === 'scale';
+  const expectedResourceVersion = putBody !== undefined ? stringOrUndefined(metadataOf(putBody)['resourceVersion']) : undefined;
+
+  const applyPatch = (current: JsonObject): JsonObject => {
+    let patched: unknown;
+    switch (patchKind) {
+      case 'json':
+        patched = applyJsonPatch(current, patchBody);
+        break;
+      case 'merge':
+        if (!isObject(patchBody)) throw errors.badRequest('a merge patch must be a JSON object');
+        patched = applyMergePatch(current, patchBody);
+        break;
+      default:
+        if (!isObject(patchBody)) throw errors.badRequest('a strategic merge patch must be a JSON object');
+        patched = applyStrategicMergePatch(current, patchBody);
+    }
+    if (!isObject(patched)) throw errors.badRequest('the patch did not produce an object');
+    return patched;
+  };
+
+  const result = await context.objects.update(
+    definition,
+    namespace,
+    name,
+    (current) => {
+      const currentMetadata = metadataOf(current);
+      const currentVersion = String(currentMetadata['resourceVersion']);
+      // The client's view of the object (or of its Scale): the PUT body, or the patch applied to the current state.
+      let incoming: JsonObject;
+      if (putBody !== undefined) incoming = structuredClone(putBody);
+      else {
+        incoming = applyPatch(isScale ? toScale(definition, current) : structuredClone(current));
+        const patchedVersion = stringOrUndefined(metadataOf(incoming)['resourceVersion']);
+        if (patchedVersion !== undefined && patchedVersion !== currentVersion) throw errors.conflict(qualified(definition), name);
+      }
+      if (isScale) return applyScale(current, incoming, name);
+      checkKind(definition, incoming);
+      const incomingMetadata = metadataOf(incoming);
+      if (incomingMetadata['name'] !== undefined && incomingMetadata['name'] !== name) {
+        throw errors.badRequest(`the name of the object (${String(incomingMetadata['name'])}) does not match the name on the URL (${name})`);
+      }
+      incomingMetadata['name'] = name;
+      checkNamespace(definition, incoming, namespace);
+      let next: JsonObject;
+      if (subresource === 'status') {
+        next = structuredClone(current);
+        next['status'] = incoming['status'];
+        const labels = incomingMetadata['labels'];
+        const annotations = incomingMetadata['annotations'];
+        if (labels !== undefined) metadataOf(next)['labels'] = labels;
+        if (annotations !== undefined) metadataOf(next)['annotations'] = annotations;
+      } else if (subresource === 'finalize') {
+        next = structuredClone(current);
+        const spec = isObject(incoming['spec']) ? incoming['spec'] : {};
+        next['spec'] = { ...(isObject(next['spec']) ? next['spec'] : {}), finalizers: Array.isArray(spec['finalizers']) ? spec['finalizers'] : [] };
+      } else {
+        next = incoming;
+        if (definition.hasStatusSubresource) {
+          if (current['status'] === undefined) delete next['status'];
+          else next['status'] = current['status'];
+        }
+      }
+      const nextMetadata = metadataOf(next);
+      for (const field of MANAGED_METADATA) {
+        if (currentMetadata[field] === undefined) delete nextMetadata[field];
+        else nextMetadata[field] = currentMetadata[field];
+      }
+      nextMetadata['resourceVersion'] = currentVersion;
+      definition.defaults?.(next);
+      if (JSON.stringify(next['spec'] ?? null) !== JSON.stringify(current['spec'] ?? null)) {
+        nextMetadata['generation'] = (typeof currentMetadata['generation'] === 'number' ? currentMetadata['generation'] : 0) + 1;
+      }
+      validateObject(definition, next, current);
+      runAdmission(context, target, { oldObject: current, newObject: next });
+      return next;
+    },
+    { dryRun, ...(expectedResourceVersion === undefined ? {} : { expectedResourceVersion }) },
+  );
+  if (isScale) return json(200, toScale(definition, result.object));
+  return json(200, result.object);
+}
+

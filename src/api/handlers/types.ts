@@ -1,0 +1,55 @@
+// The request/response shapes of the transport-free pipeline: `handle(request) → response` works the
+// same whether the request came over HTTPS (server.ts) or, later, over the actor transport.
+
+import type { Authorizer, AuthorizationDecision, RequestAttributes, UserInfo } from '../auth-types.js';
+import type { Clock } from '../../actors/clock.js';
+import type { Registry } from '../registry/index.js';
+import type { JsonObject, ResourceDefinition } from '../registry/types.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { RunningWatch, WatchSink } from '../storage/watch.js';
+import type { WatchCaches } from '../storage/watch-cache.js';
+
+export interface ApiRequest {
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** The path without the query string, not percent-decoded. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Lower-case header names. */
+  readonly headers: { readonly [name: string]: string | undefined };
+  readonly body?: Uint8Array;
+  /** Authenticated (or anonymous) user. */
+  readonly user: UserInfo;
+}
+
+export type ApiResponse =
+  | { readonly status: number; readonly headers?: Record<string, string>; readonly body: unknown }
+  | { readonly status: number; readonly headers?: Record<string, string>; readonly text: string }
+  /** A watch: the transport calls start with its sink and stop() when the client goes away. */
+  | { readonly status: number; readonly headers?: Record<string, string>; readonly watch: (sink: WatchSink) => Promise<RunningWatch> };
+
+/** Admission after validation (node restriction from auth/node-restriction.ts plugs in here). */
+export type AdmissionCheck = (
+  attributes: RequestAttributes,
+  objects: { readonly oldObject?: JsonObject; readonly newObject?: JsonObject },
+) => AuthorizationDecision;
+
+/**
+ * Issue 7's hook: convert an object or a list to a meta.k8s.io Table when the client asks for one
+ * (Accept `application/json;as=Table;v=v1;g=meta.k8s.io`). Undefined: answer the plain object.
+ */
+export type TableConverter = (definition: ResourceDefinition, objectOrList: JsonObject) => JsonObject | undefined;
+
+export interface HandlerContext {
+  readonly registry: Registry;
+  readonly objects: ObjectStore;
+  readonly authorizer: Authorizer;
+  readonly admission: readonly AdmissionCheck[];
+  readonly clock: Clock;
+  readonly bookmarkIntervalMs: number;
+  readonly tableConverter?: TableConverter;
+  /** Shared store watches per resource; absent: one store watch per HTTP watch. */
+  readonly watchCaches?: WatchCaches;
+  /** host:port for discovery's serverAddressByClientCIDRs. */
+  readonly serverAddress: string;
+}

@@ -1,0 +1,208 @@
+// The API server's request pipeline without HTTP: `handle(request) → response` for an already
+// authenticated user. Order: request info → authorize (403 with the authorizer's reason) → route
+// (discovery / resource; unknown → 404) → the resource handlers (decode → default → validate →
+// admit → store). server.ts puts limits and authentication in front of it; the cluster's components
+// can call it directly over the actor transport later.
+
+import type { Logger } from 'pino';
+import type { Clock } from '../actors/clock.js';
+import { systemClock } from '../actors/clock.js';
+import type { StoreClient } from '../store/client.js';
+import type { Authorizer, RequestAttributes } from './auth-types.js';
+import { discoveryResponse } from './handlers/discovery.js';
+import { handleResource } from './handlers/resource.js';
+import type { AdmissionCheck, ApiRequest, ApiResponse, HandlerContext, TableConverter } from './handlers/types.js';
+import { parseRequestInfo } from './request-info.js';
+import { Registry, defaultRegistry } from './registry/index.js';
+import { namespaces } from './registry/core.js';
+import { ObjectStore, type ObjectStoreOptions } from './storage/object-store.js';
+import { WatchCaches } from './storage/watch-cache.js';
+import { ApiError, errors } from './status.js';
+import { isObject, type JsonObject } from './registry/types.js';
+import { validateObject } from './handlers/validate.js';
+
+/** Paths anyone may read, even without credentials (Kubernetes' system:public-info-viewer). */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz', '/version']);
+/** How often a watch with allowWatchBookmarks gets a BOOKMARK (kube-apiserver: about a minute). */
+export const DEFAULT_BOOKMARK_INTERVAL_MS = 60_000;
+/** Namespaces every cluster has from the start. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export interface ApiHandlerOptions {
+  readonly store: StoreClient;
+  readonly authorizer: Authorizer;
+  readonly admission?: readonly AdmissionCheck[];
+  readonly registry?: Registry;
+  readonly clock?: Clock;
+  readonly bookmarkIntervalMs?: number;
+  readonly tableConverter?: TableConverter;
+  readonly serverAddress?: string;
+  readonly objects?: ObjectStoreOptions;
+  readonly log?: Logger;
+  /** Share one store watch per resource among all watches (default true). */
+  readonly watchCache?: boolean;
+}
+
+export interface ApiHandler {
+  handle(request: ApiRequest): Promise<ApiResponse>;
+  /** Create the system namespaces that are missing. */
+  ensureSystemNamespaces(): Promise<void>;
+  /**
+   * Create each object (bootstrap RBAC policy…) that does not exist yet, through defaulting and
+   * validation but without authorization; existing objects are left as they are.
+   */
+  ensureObjects(objects: readonly JsonObject[]): Promise<void>;
+  readonly registry: Registry;
+  readonly objects: ObjectStore;
+  /** The shared store watches (undefined when disabled). */
+  readonly watchCaches: WatchCaches | undefined;
+  /** Stop the shared store watches (open HTTP watches end). */
+  close(): void;
+}
+
+export function statusResponse(error: ApiError): ApiResponse {
+  return {
+    status: error.httpStatus,
+    ...(error.httpStatus === 429 ? { headers: { 'retry-after': '1' } } : {}),
+    body: error.toStatus(),
+  };
+}
+
+function forbiddenMessage(attributes: RequestAttributes, reason: string): string {
+  if (attributes.kind === 'nonResource') return `forbidden: User "${attributes.user.name}" cannot ${attributes.verb} path "${attributes.path}"${reason === '' ? '' : `: ${reason}`}`;
+  if (reason.includes(' is forbidden: ')) return reason;
+  const resource = attributes.subresource === undefined ? attributes.resource : `${attributes.resource}/${attributes.subresource}`;
+  const what = `${resource}${attributes.apiGroup === '' ? '' : `.${attributes.apiGroup}`}${attributes.name === undefined ? '' : ` "${attributes.name}"`}`;
+  const scope = attributes.namespace === undefined ? 'at the cluster scope' : `in the namespace "${attributes.namespace}"`;
+  return `${what} is forbidden: User "${attributes.user.name}" cannot ${attributes.verb} resource "${resource}" in API group "${attributes.apiGroup}" ${scope}${reason === '' ? '' : `: ${reason}`}`;
+}
+
+function inputErrorStatus(error: unknown): 400 | 422 | undefined {
+  if (!(error instanceof Error) || !('httpStatus' in error)) return undefined;
+  const status = (error as { readonly httpStatus: unknown }).httpStatus;
+  return status === 400 || status === 422 ? status : undefined;
+}
+
+export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
+  const registry = options.registry ?? defaultRegistry();
+  const objects = new ObjectStore(options.store, options.objects ?? {});
+  const watchCaches = options.watchCache === false ? undefined : new WatchCaches(options.store);
+  const context: HandlerContext = {
+    registry,
+    objects,
+    authorizer: options.authorizer,
+    admission: options.admission ?? [],
+    clock: options.clock ?? systemClock,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
+    ...(options.tableConverter === undefined ? {} : { tableConverter: options.tableConverter }),
+    serverAddress: options.serverAddress ?? '127.0.0.1:6443',
+    ...(watchCaches === undefined ? {} : { watchCaches }),
+  };
+
+  async function route(request: ApiRequest): Promise<ApiResponse> {
+    const info = parseRequestInfo(request.method, request.path, request.query);
+    if (info.kind === 'nonResource') {
+      if (!PUBLIC_PATHS.has(info.path)) {
+        const decision = options.authorizer.authorize({ kind: 'nonResource', user: request.user, verb: info.verb, path: info.path });
+        if (!decision.allowed) throw errors.forbidden(forbiddenMessage({ kind: 'nonResource', user: request.user, verb: info.verb, path: info.path }, decision.reason));
+      }
+      if (request.method !== 'GET' && request.method !== 'HEAD') throw errors.methodNotAllowed();
+      if (info.path === '/readyz') {
+        // Ready only when the store answers (a quorum read through the client).
+        try {
+          await options.store.range({ key: '/registry/namespaces/default' });
+        } catch (error) {
+          return { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, text: `store not ready: ${error instanceof Error ? error.message : String(error)}` };
+        }
+      }
+      const found = discoveryResponse(registry, info.path, request.headers['accept'], context.serverAddress);
+      if (found === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      return found;
+    }
+    const attributes: RequestAttributes & { kind: 'resource' } = {
+      kind: 'resource',
+      user: request.user,
+      verb: info.verb,
+      apiGroup: info.apiGroup,
+      apiVersion: info.apiVersion,
+      resource: info.resource,
+      ...(info.subresource === undefined ? {} : { subresource: info.subresource }),
+      ...(info.namespace === undefined ? {} : { namespace: info.namespace }),
+      ...(info.name === undefined ? {} : { name: info.name }),
+    };
+    const decision = options.authorizer.authorize(attributes);
+    if (!decision.allowed) {
+      throw errors.forbidden(forbiddenMessage(attributes, decision.reason), {
+        ...(info.name === undefined ? {} : { name: info.name }),
+        group: info.apiGroup,
+        kind: info.resource,
+      });
+    }
+    const definition = registry.lookup(info.apiGroup, info.apiVersion, info.resource);
+    if (definition === undefined || info.rest.length > 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    return handleResource(context, request, {
+      definition,
+      verb: info.verb,
+      attributes,
+      ...(info.namespace === undefined ? {} : { namespace: info.namespace }),
+      ...(info.name === undefined ? {} : { name: info.name }),
+      ...(info.subresource === undefined ? {} : { subresource: info.subresource }),
+    });
+  }
+
+  return {
+    registry,
+    objects,
+    watchCaches,
+    close() {
+      watchCaches?.close();
+    },
+    async handle(request) {
+      try {
+        return await route(request);
+      } catch (error) {
+        if (error instanceof ApiError) return statusResponse(error);
+        // Input errors from the pure modules (patch/, selectors/: ApiInputError with httpStatus 400 or 422).
+        const inputStatus = inputErrorStatus(error);
+        if (inputStatus !== undefined) {
+          const message = error instanceof Error ? error.message : 'bad input';
+          return statusResponse(new ApiError(inputStatus, inputStatus === 422 ? 'Invalid' : 'BadRequest', message));
+        }
+        options.log?.error({ err: error, method: request.method, path: request.path }, 'request failed');
+        return statusResponse(errors.internal(error instanceof Error ? error.message : String(error)));
+      }
+    },
+    async ensureObjects(wanted) {
+      for (const object of wanted) {
+        const copy = structuredClone(object);
+        const definition = registry.byKind(String(copy['apiVersion']), String(copy['kind']));
+        const metadata = copy['metadata'];
+        if (definition === undefined || !isObject(metadata) || typeof metadata['name'] !== 'string') {
+          throw new Error(`cannot ensure ${String(copy['apiVersion'])} ${String(copy['kind'])}: unknown kind or no name`);
+        }
+        const namespace = definition.namespaced ? String(metadata['namespace'] ?? 'default') : undefined;
+        if ((await objects.read(definition, namespace, metadata['name'])) !== undefined) continue;
+        if (namespace !== undefined) metadata['namespace'] = namespace;
+        definition.defaults?.(copy);
+        validateObject(definition, copy, undefined);
+        try {
+          await objects.create(definition, namespace, copy);
+        } catch (error) {
+          if (!(error instanceof ApiError && error.code === 'AlreadyExists')) throw error;
+        }
+      }
+    },
+    async ensureSystemNamespaces() {
+      for (const name of SYSTEM_NAMESPACES) {
+        if ((await objects.read(namespaces, undefined, name)) !== undefined) continue;
+        const object = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+        namespaces.defaults?.(object);
+        try {
+          await objects.create(namespaces, undefined, object);
+        } catch (error) {
+          if (!(error instanceof ApiError && error.code === 'AlreadyExists')) throw error;
+        }
+      }
+    },
+  };
+}

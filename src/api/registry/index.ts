@@ -1,0 +1,71 @@
+// The resource registry: every served resource, looked up by group/version/plural (routing), by
+// short name or kind (clients), and listed per group-version (discovery and, later, OpenAPI).
+
+import { appsResources } from './apps.js';
+import { authorizationResources } from './authorization.js';
+import { coordinationResources } from './coordination.js';
+import { coreResources } from './core.js';
+import { eventsGroupResources } from './events-group.js';
+import { rbacResources } from './rbac.js';
+import { apiVersionOf, type ResourceDefinition } from './types.js';
+
+export * from './types.js';
+
+export interface GroupVersion {
+  readonly group: string;
+  readonly version: string;
+  readonly resources: readonly ResourceDefinition[];
+}
+
+export class Registry {
+  private readonly byPath = new Map<string, ResourceDefinition>();
+  readonly groupVersions: readonly GroupVersion[];
+
+  constructor(readonly resources: readonly ResourceDefinition[]) {
+    const versions = new Map<string, { group: string; version: string; resources: ResourceDefinition[] }>();
+    for (const definition of resources) {
+      const key = `${apiVersionOf(definition)}/${definition.plural}`;
+      if (this.byPath.has(key)) throw new Error(`resource ${key} registered twice`);
+      this.byPath.set(key, definition);
+      const groupVersion = apiVersionOf(definition);
+      let entry = versions.get(groupVersion);
+      if (entry === undefined) {
+        entry = { group: definition.group, version: definition.version, resources: [] };
+        versions.set(groupVersion, entry);
+      }
+      entry.resources.push(definition);
+    }
+    this.groupVersions = [...versions.values()];
+  }
+
+  lookup(group: string, version: string, plural: string): ResourceDefinition | undefined {
+    return this.byPath.get(`${group === '' ? version : `${group}/${version}`}/${plural}`);
+  }
+
+  /** The resource whose objects have this apiVersion and kind (not a subresource's kind). */
+  byKind(apiVersion: string, kind: string): ResourceDefinition | undefined {
+    return this.resources.find((definition) => apiVersionOf(definition) === apiVersion && definition.kind === kind);
+  }
+
+  groupVersion(group: string, version: string): GroupVersion | undefined {
+    return this.groupVersions.find((entry) => entry.group === group && entry.version === version);
+  }
+
+  /** Named groups (not core), in registration order. */
+  groups(): string[] {
+    return [...new Set(this.groupVersions.filter((entry) => entry.group !== '').map((entry) => entry.group))];
+  }
+}
+
+export const builtinResources: readonly ResourceDefinition[] = [
+  ...coreResources,
+  ...appsResources,
+  ...coordinationResources,
+  ...rbacResources,
+  ...authorizationResources,
+  ...eventsGroupResources,
+];
+
+export function defaultRegistry(): Registry {
+  return new Registry(builtinResources);
+}

@@ -1,0 +1,310 @@
+// The API server's HTTPS front: TLS (≥ 1.2; a client certificate is optional but verified against
+// the cluster CA when given), then limits (in-flight requests, body size), authentication (401;
+// anonymous only on the public paths), then the transport-free pipeline (pipeline.ts). Responses
+// are JSON (or YAML when that is all the client accepts); watches stream newline-delimited JSON
+// and are stopped when the client goes away.
+
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { stringify as toYaml } from 'yaml';
+import type { Logger } from 'pino';
+import type { Clock } from '../actors/clock.js';
+import type { StoreClient } from '../store/client.js';
+import type { Authenticator, Authorizer, UserInfo } from './auth-types.js';
+import type { AdmissionCheck, ApiRequest, ApiResponse, TableConverter } from './handlers/types.js';
+import { PUBLIC_PATHS, createApiHandler, statusResponse, type ApiHandler } from './pipeline.js';
+import { ApiError, errors } from './status.js';
+import { isWatchRequested } from './request-info.js';
+import { startRbacSync, type RbacCacheSink } from './rbac-sync.js';
+import type { JsonObject } from './registry/types.js';
+
+export interface ServerLimits {
+  /** Largest request body; past it 413 (kube-apiserver: 3 MiB). */
+  readonly maxBodyBytes: number;
+  /** Concurrent non-watch requests; past it 429 with Retry-After: 1. */
+  readonly maxInFlight: number;
+  /** Concurrent watches (counted apart: they are long-running). */
+  readonly maxWatches: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 3 * 1024 * 1024, maxInFlight: 400, maxWatches: 10_000 };
+/** A body this far past the limit is not drained any more: the connection is cut. */
+export const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+/**
+ * Watch events buffered for a client that does not read; past it the watch is stopped and the
+ * connection cut (the client re-watches from its last resourceVersion, as after any stream end).
+ */
+export const MAX_WATCH_BUFFER_BYTES = 16 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  readonly store: StoreClient;
+  readonly tls: { readonly key: string | Buffer; readonly cert: string | Buffer; readonly ca?: string | Buffer };
+  readonly host: string;
+  readonly port: number;
+  readonly authenticator: Authenticator;
+  readonly authorizer: Authorizer;
+  readonly limits?: Partial<ServerLimits>;
+  readonly admission?: readonly AdmissionCheck[];
+  readonly clock?: Clock;
+  readonly bookmarkIntervalMs?: number;
+  readonly tableConverter?: TableConverter;
+  readonly log?: Logger;
+  /** Objects created at start when missing (the bootstrap RBAC policy from auth/bootstrap-policy.ts). */
+  readonly bootstrapObjects?: readonly JsonObject[];
+  /** The RBAC authorizer's cache, kept current from the store while the server runs. */
+  readonly rbacCache?: RbacCacheSink;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly handler: ApiHandler;
+  close(): Promise<void>;
+}
+
+const ANONYMOUS: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+
+type BodyResult = { readonly kind: 'ok'; readonly body: Uint8Array | undefined } | { readonly kind: 'tooLarge' } | { readonly kind: 'aborted' };
+
+/** Read the body, counting bytes; past the limit keep draining (so the client reads our 413) up to MAX_DRAIN_BYTES. */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        tooLarge = true;
+        chunks.length = 0;
+        if (size > MAX_DRAIN_BYTES) {
+          request.destroy();
+          resolve({ kind: 'tooLarge' });
+        }
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(tooLarge ? { kind: 'tooLarge' } : { kind: 'ok', body: size === 0 ? undefined : Buffer.concat(chunks) }));
+    request.on('error', () => resolve({ kind: 'aborted' }));
+    request.on('close', () => resolve(tooLarge ? { kind: 'tooLarge' } : { kind: 'aborted' }));
+  });
+}
+
+type OutputFormat = 'json' | 'yaml';
+
+/** JSON unless the client accepts only YAML; undefined when it accepts neither. */
+export function negotiateOutput(accept: string | undefined): OutputFormat | undefined {
+  if (accept === undefined || accept.trim() === '') return 'json';
+  let yaml = false;
+  for (const entry of accept.split(',')) {
+    const type = entry.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (type === 'application/json' || type === '*/*' || type === 'application/*') return 'json';
+    if (type === 'application/yaml') yaml = true;
+  }
+  return yaml ? 'yaml' : undefined;
+}
+
+function send(response: ServerResponse, result: ApiResponse, format: OutputFormat): void {
+  if ('watch' in result) throw new Error('send() called with a watch response');
+  const headers: Record<string, string> = { ...(result.headers ?? {}) };
+  let payload: string;
+  if ('text' in result) payload = result.text;
+  else if (format === 'yaml' && headers['content-type'] === undefined) {
+    payload = toYaml(result.body);
+    headers['content-type'] = 'application/yaml';
+  } else {
+    payload = JSON.stringify(result.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  headers['content-length'] = String(Buffer.byteLength(payload));
+  response.writeHead(result.status, headers);
+  response.end(payload);
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const handler = createApiHandler({
+    store: options.store,
+    authorizer: options.authorizer,
+    ...(options.admission === undefined ? {} : { admission: options.admission }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.bookmarkIntervalMs === undefined ? {} : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
+    ...(options.tableConverter === undefined ? {} : { tableConverter: options.tableConverter }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+    serverAddress: `${options.host}:${options.port}`,
+  });
+  await handler.ensureSystemNamespaces();
+  if (options.bootstrapObjects !== undefined) await handler.ensureObjects(options.bootstrapObjects);
+  const rbacSync = options.rbacCache === undefined ? undefined : startRbacSync(handler.objects, handler.registry, options.rbacCache, options.clock);
+  await rbacSync?.synced;
+  let inFlight = 0;
+  let watches = 0;
+  const log = options.log;
+
+  const server: Server = createServer(
+    {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ...(options.tls.ca === undefined ? {} : { ca: options.tls.ca }),
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    },
+    (request, response) => {
+      void serve(request, response).catch((error: unknown) => {
+        log?.error({ err: error }, 'unhandled request failure');
+        if (!response.headersSent) send(response, statusResponse(errors.internal('unexpected failure')), 'json');
+        else response.destroy();
+      });
+    },
+  );
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'https://localhost');
+    const method = (request.method ?? 'GET').toUpperCase();
+    const format = negotiateOutput(request.headers.accept);
+    const isWatch = method === 'GET' && isWatchRequested(url.searchParams);
+    const fail = (error: ApiError): void => {
+      request.resume();
+      send(response, statusResponse(error), format ?? 'json');
+    };
+
+    // 1. limits
+    if (isWatch ? watches >= limits.maxWatches : inFlight >= limits.maxInFlight) {
+      fail(errors.tooManyRequests());
+      return;
+    }
+    if (isWatch) watches++;
+    else inFlight++;
+    let counted = true;
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      if (isWatch) watches--;
+      else inFlight--;
+    };
+    response.on('close', release);
+    try {
+      const body = await readBody(request, limits.maxBodyBytes);
+      if (body.kind === 'aborted') return;
+      if (body.kind === 'tooLarge') {
+        fail(errors.tooLarge(`the request body is larger than ${limits.maxBodyBytes} bytes`));
+        return;
+      }
+
+      // 2. authentication
+      const socket = request.socket as TLSSocket;
+      const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+      const hasCertificate = peer !== undefined && Object.keys(peer).length > 0;
+      if (hasCertificate && !socket.authorized) {
+        fail(errors.unauthorized());
+        return;
+      }
+      let user: UserInfo;
+      const outcome = options.authenticator.authenticate({ headers: request.headers, ...(hasCertificate ? { clientCertificate: peer } : {}) });
+      if (outcome.kind === 'rejected') {
+        log?.debug({ reason: outcome.reason }, 'authentication rejected');
+        fail(errors.unauthorized());
+        return;
+      }
+      if (outcome.kind === 'anonymous') {
+        if (!PUBLIC_PATHS.has(url.pathname)) {
+          fail(errors.unauthorized());
+          return;
+        }
+        user = ANONYMOUS;
+      } else user = outcome.user;
+      if (format === undefined) {
+        fail(errors.notAcceptable(request.headers.accept ?? ''));
+        return;
+      }
+
+      // 3. the pipeline
+      const headers: Record<string, string | undefined> = {};
+      for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      const apiRequest: ApiRequest = { method, path: url.pathname, query: url.searchParams, headers, user, ...(body.body === undefined ? {} : { body: body.body }) };
+      const result = await handler.handle(apiRequest);
+      if (!('watch' in result)) {
+        send(response, result, format);
+        return;
+      }
+      await streamWatch(response, result);
+    } finally {
+      if (!isWatch) release();
+    }
+  }
+
+  async function streamWatch(response: ServerResponse, result: Extract<ApiResponse, { watch: unknown }>): Promise<void> {
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      response.end();
+    };
+    let running: { stop(): void } | undefined;
+    let started = false;
+    const startHeaders = (): void => {
+      if (started) return;
+      started = true;
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
+      response.flushHeaders();
+    };
+    // The response's close (not the request's, which fires once the body is read) means the client left.
+    response.on('close', () => {
+      running?.stop();
+      end();
+    });
+    try {
+      const watch = await result.watch({
+        event: (event) => {
+          if (ended) return;
+          startHeaders();
+          response.write(`${JSON.stringify(event)}\n`);
+          if (response.writableLength > MAX_WATCH_BUFFER_BYTES) {
+            log?.warn({ bufferedBytes: response.writableLength }, 'watch client too slow, closing its stream');
+            ended = true;
+            running?.stop();
+            response.destroy();
+          }
+        },
+        end: () => {
+          startHeaders();
+          end();
+        },
+      });
+      running = watch;
+      if (ended || response.destroyed) watch.stop();
+      else startHeaders();
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : errors.internal(error instanceof Error ? error.message : String(error));
+      if (!started) send(response, statusResponse(apiError), 'json');
+      else {
+        response.write(`${JSON.stringify({ type: 'ERROR', object: apiError.toStatus() })}\n`);
+        end();
+      }
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `https://${host}:${address.port}`,
+    handler,
+    close: () =>
+      new Promise<void>((resolve) => {
+        rbacSync?.stop();
+        handler.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
