@@ -1,5 +1,5 @@
 // The Clock: the only way kplane code learns the time or waits.
-// Production passes `systemClock`; the simulator passes a VirtualClock (src/testing/virtual-clock.ts)
+// Production passes `systemClock`; the simulator passes a VirtualClock (src/actors/sim/virtual-clock.ts)
 // so that a whole cluster runs from a seed and replays exactly. Core code never calls Date.now()
 // or setTimeout itself.
 

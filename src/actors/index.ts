@@ -34,4 +34,7 @@ export type { Clock, TimerHandle } from './clock.js';
 export { systemClock } from './clock.js';
 export type { Random } from './random.js';
 export { Prng } from './random.js';
-export type { NodeAddress, NodeId, Transport, TransportEvents } from './transport.js';
+export type { NodeAddress, NodeId, PeerCertificateSubject, Transport, TransportEvents } from './transport.js';
+export { remoteSenderOf, type RemoteSender } from './sender.js';
+// The deterministic simulated mode: SimWorld, SimNetwork, SimTransport, SimTrace (docs/simulation.md).
+export * from './sim/index.js';

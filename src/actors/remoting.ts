@@ -11,6 +11,8 @@
 //     Terminated 'unreachable' and it is forgotten. A peer that shows up with a new incarnation
 //     replaced its predecessor: watchers of the old one's actors get Terminated 'stopped'.
 //   - A message to a ref whose incarnation is not the peer's live one is a dead letter.
+//   - Each message delivered to a local actor carries its authenticated sender (node, incarnation, and
+//     the verified certificate subject in TLS mode) beside it: see sender.ts.
 //   - Delivery is at-most-once, FIFO per sender-receiver pair when the transport is FIFO. The
 //     transport coalesces the frames of one turn into one write (see ws-transport.ts).
 import type { Logger } from 'pino';
@@ -20,7 +22,8 @@ import { decodeFrame, encodeFrame, isPlainObject, MAX_FRAME_BYTES, type Frame, t
 import { MessageEncodeError } from './errors.js';
 import { ProtocolChecker, type MessageProtocol } from './protocol.js';
 import { TEMP_PATH_PREFIX, type ActorRef } from './ref.js';
-import type { NodeAddress, NodeId, Transport } from './transport.js';
+import { recordRemoteSender } from './sender.js';
+import type { NodeAddress, NodeId, PeerCertificateSubject, Transport } from './transport.js';
 
 export const HEARTBEAT_INTERVAL_MS_DEFAULT = 1_000;
 export const HEARTBEAT_TIMEOUT_MS_DEFAULT = 5_000;
@@ -91,7 +94,7 @@ export class Remoting {
     this.maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
     this.heartbeatFrame = encodeFrame({ kind: 'heartbeat' });
     transport.bind({
-      onFrame: (from, frame) => this.onFrame(from, frame),
+      onFrame: (from, frame, certificate) => this.onFrame(from, frame, certificate),
       onPeerUp: (peer) => this.onPeerUp(peer),
       onPeerDown: (peer, reason) => this.host.log.debug({ peer, reason }, 'peer connection down'),
     });
@@ -168,7 +171,7 @@ export class Remoting {
     this.heardFrom(address);
   }
 
-  private onFrame(from: NodeAddress, bytes: Uint8Array): void {
+  private onFrame(from: NodeAddress, bytes: Uint8Array, certificate: PeerCertificateSubject | undefined): void {
     if (this.closed) return;
     this.host.countFrameIn();
     try {
@@ -180,7 +183,7 @@ export class Remoting {
         this.refuse(from.node, error instanceof Error ? error.message : 'undecodable frame');
         return;
       }
-      this.handle(from, frame);
+      this.handle(from, frame, certificate);
     } catch (error) {
       // Our own handling threw on outside input: a bug, but the peer is cut off and we carry on.
       this.host.log.error({ peer: from.node, err: error }, 'frame handling failed');
@@ -188,7 +191,7 @@ export class Remoting {
     }
   }
 
-  private handle(from: NodeAddress, frame: Frame): void {
+  private handle(from: NodeAddress, frame: Frame, certificate: PeerCertificateSubject | undefined): void {
     switch (frame.kind) {
       case 'message': {
         const to: ActorRef = { node: this.host.address.node, incarnation: frame.incarnation, path: frame.to };
@@ -198,6 +201,7 @@ export class Remoting {
             this.refuse(from.node, refusal);
             return;
           }
+          recordRemoteSender(frame.body, { node: from.node, incarnation: from.incarnation, ...(certificate === undefined ? {} : { certificate }) });
         } else if (!isPlainObject(frame.body)) {
           this.refuse(from.node, 'reply is not an object');
           return;

@@ -4,7 +4,8 @@
 //
 // Two implementations share this contract:
 //   - WsTransport (src/actors/ws-transport.ts): one authenticated WebSocket per pair of processes.
-//   - SimTransport (src/testing/sim-network.ts): a seeded, in-memory network with faults.
+//   - SimTransport (src/actors/sim/sim-transport.ts): one process on the seeded, in-memory SimNetwork
+//     (src/actors/sim/sim-network.ts) with faults, partitions and crashes.
 //
 // Delivery is at-most-once. A real transport keeps FIFO order per sender-receiver pair; the simulated
 // one may reorder or duplicate on purpose when its fault mix says so.
@@ -21,9 +22,21 @@ export interface NodeAddress {
   readonly incarnation: string;
 }
 
+/**
+ * The subject of a peer's certificate, as the transport verified it against the cluster CA (TLS mode).
+ * Kubernetes reads an identity from it: CN = user name, O = groups. Absent with secret-only peers.
+ */
+export interface PeerCertificateSubject {
+  readonly commonNames: readonly string[];
+  readonly organizations: readonly string[];
+}
+
 export interface TransportEvents {
-  /** A frame arrived from an authenticated peer. */
-  onFrame(from: NodeAddress, frame: Uint8Array): void;
+  /**
+   * A frame arrived from an authenticated peer. `certificate` is the verified certificate subject of
+   * the connection the frame came on (TLS mode only).
+   */
+  onFrame(from: NodeAddress, frame: Uint8Array, certificate?: PeerCertificateSubject): void;
   /** A peer completed the handshake (also after a reconnect, possibly with a new incarnation). */
   onPeerUp(peer: NodeAddress): void;
   /** The connection to a peer was lost or could not be made. */

@@ -18,12 +18,15 @@
 // Optional TLS mode (`tls` option): wss with mutual certificate authentication against the cluster CA.
 // A peer whose certificate chains to the CA is accepted without the shared secret (the identity
 // exchange of the handshake still runs, inside TLS, keyed with the secret if one is given).
+// The verified certificate subject of each connection (both directions) goes up with its frames
+// (onFrame's third argument): that is how the layers above know WHO a peer is, not only that it belongs.
 //
 // Node ids are `name@host:port` for a process that listens (dialled by parsing the id) or a bare `name`
 // for a dial-only process, which can be reached only over a connection it opened itself.
 import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Clock, TimerHandle } from './clock.js';
@@ -44,7 +47,7 @@ import {
   welcomeMessage,
   type Hello,
 } from './handshake.js';
-import type { NodeAddress, NodeId, Transport, TransportEvents } from './transport.js';
+import type { NodeAddress, NodeId, PeerCertificateSubject, Transport, TransportEvents } from './transport.js';
 
 /** Default largest frame (bytes); a larger incoming frame closes the connection with 1009. */
 export const WS_MAX_FRAME_BYTES_DEFAULT = 4 * 1024 * 1024;
@@ -186,6 +189,8 @@ interface Connection {
   readonly nonce: string;
   /** The acceptor's nonce, kept by a dialler to check the acceptor's proof. */
   acceptorNonce: string | undefined;
+  /** TLS mode: the subject of the peer's certificate (verified against the CA), passed along with its frames. */
+  certificate: PeerCertificateSubject | undefined;
   handshakeTimer: TimerHandle | undefined;
   /** Frames accepted for sending but not yet written (the current batch). */
   batch: Uint8Array[];
@@ -496,6 +501,7 @@ export class WsTransport implements Transport {
           });
     const connection = this.track(socket, 'out', `${endpoint.host}:${endpoint.port}`);
     connection.peerNode = peer.node;
+    if (tls !== undefined) socket.once('upgrade', (response) => (connection.certificate = verifiedCertificateSubject(response.socket)));
     peer.dialing = connection;
     this.stats.connectionsDialled++;
     // Stay quiet on expected dial failures: 'close' follows and reports the peer down.
@@ -532,6 +538,7 @@ export class WsTransport implements Transport {
       peer: undefined,
       nonce: newNonce(),
       acceptorNonce: undefined,
+      certificate: undefined,
       handshakeTimer: undefined,
       batch: [],
       batchBytes: 0,
@@ -570,6 +577,7 @@ export class WsTransport implements Transport {
     this.stats.connectionsAccepted++;
     socket.on('error', (error) => this.log.warn({ remote, err: error }, 'inbound connection error'));
     const connection = this.track(socket, 'in', remote);
+    connection.certificate = verifiedCertificateSubject(request.socket);
     this.handshaking.add(connection);
     socket.send(challengeMessage(connection.nonce));
   }
@@ -592,7 +600,7 @@ export class WsTransport implements Transport {
       for (const frame of frames) {
         if (connection.phase !== 'up') return; // the layer above disconnected the peer mid-batch
         this.stats.framesReceived++;
-        this.events?.onFrame(peer, frame);
+        this.events?.onFrame(peer, frame, connection.certificate);
       }
       return;
     }
@@ -829,6 +837,17 @@ export class WsTransport implements Transport {
       if (!this.closing) events.onPeerDown(node, reason);
     });
   }
+}
+
+/** The subject of a TLS peer's certificate when the TLS layer verified it against the CA; else undefined. */
+function verifiedCertificateSubject(socket: Socket): PeerCertificateSubject | undefined {
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate().subject as Readonly<Record<string, string | string[] | undefined>> | undefined;
+  const values = (field: string): string[] => {
+    const value = subject?.[field];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  };
+  return { commonNames: values('CN'), organizations: values('O') };
 }
 
 /** ws hands over one Buffer per message with the default binaryType; the other shapes are handled anyway. */
