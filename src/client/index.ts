@@ -1,4 +1,5 @@
 // The components' API client: typed calls, informers, and the transports under them.
+export * from './actor-transport.js';
 export * from './api-client.js';
 export * from './errors.js';
 export * from './informer.js';

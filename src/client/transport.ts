@@ -4,8 +4,8 @@
 // Implementations:
 //   - LocalApiTransport (local-transport.ts): calls an in-process ApiHandler directly, as a given user.
 //     Unit tests and the simulator run the real pipeline this way, with no network.
-//   - the actor transport (src/api/actor-face/): the cluster's components reach the API server process
-//     over the actor runtime, authenticated by their cluster identity.
+//   - ActorApiTransport (actor-transport.ts): the cluster's components reach the API server process's
+//     endpoint actor (src/api/actor-face/) over the actor runtime, authenticated by their certificate.
 
 export interface ApiCall {
   /** Upper-case HTTP method. */
