@@ -7,11 +7,13 @@ import { dirname, join, resolve } from 'node:path';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ClusterDir, DEFAULT_CLUSTER_DIR, isAlive } from '../cluster/cluster-dir.js';
 import { ConfigError, defineCluster, type ClusterConfig, type ClusterConfigInput } from '../cluster/config.js';
 import { Launcher } from '../cluster/launcher.js';
-import { planCluster } from '../cluster/plan.js';
+import { apiServerUrl, planCluster } from '../cluster/plan.js';
+import { ensureClusterPki, writeAdminKubeconfig } from '../cluster/pki.js';
+import { ensureTokenFile } from '../api/auth/token-file.js';
 import { prettyLogLine } from './pretty-log.js';
 
 const USAGE = `usage: kplane <command> [options]
@@ -54,6 +56,7 @@ async function up(options: { config: string | undefined; dir: string; detach: bo
   if (options.detach) return detach(options, dir);
   const log = pino({ base: { component: 'launcher' }, level: config.logLevel }, pino.destination({ dest: dir.logFile('launcher'), mkdir: true, sync: false }));
   dir.processDir('launcher');
+  const credentials = prepareCredentials(config, dir, log);
   const plan = planCluster(config, dir);
   const launcher = new Launcher(dir, config.name, log);
   const say = (line: string): void => {
@@ -83,10 +86,23 @@ async function up(options: { config: string | undefined; dir: string; detach: bo
   }
   log.info({ processes: plan.processes.length }, 'cluster ready');
   say(`kplane: ${plan.processes.length} processes running; state in ${join(dir.root, 'state.json')}`);
+  say(`kplane: API server at ${apiServerUrl(config)}; try: kubectl --kubeconfig ${credentials.kubeconfig} get namespaces`);
   say('kplane: press Ctrl-C to stop');
   // Stay alive as the supervisor until a signal arrives.
   await new Promise<never>(() => setInterval(() => undefined, 1 << 30));
   return 0;
+}
+
+/**
+ * The cluster's credentials, made at first start and reused after: the CA and certificates (pki/),
+ * the token file, and the admin kubeconfig (`<dir>/kubeconfig`, a client certificate in system:masters).
+ */
+function prepareCredentials(config: ClusterConfig, dir: ClusterDir, log: Logger): { readonly kubeconfig: string } {
+  const pki = ensureClusterPki(dir.root, { log, extraHosts: [config.apiServer.host] });
+  ensureTokenFile(dir.root);
+  const kubeconfig = join(dir.root, 'kubeconfig');
+  writeAdminKubeconfig(kubeconfig, { server: apiServerUrl(config), ca: pki.caCert, cert: pki.admin.cert, key: pki.admin.key, clusterName: config.name });
+  return { kubeconfig };
 }
 
 export const DETACH_TIMEOUT_MS = 60_000;

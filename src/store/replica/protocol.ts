@@ -79,7 +79,13 @@ export type EndpointMessage = StoreRequest | StoreWatch | StoreUnwatch;
 
 /** What a client's watcher actor receives. A batch with `canceled`, or an error, ends the watch. */
 export type WatcherMessage =
-  | { readonly type: 'store.watchBatch'; readonly watchId: string; readonly batch: WatchBatch }
+  | {
+      readonly type: 'store.watchBatch';
+      readonly watchId: string;
+      readonly batch: WatchBatch;
+      /** 1, 2, 3... per watch: the transport is at-most-once, so a client that sees a gap re-opens the watch. */
+      readonly seq?: number;
+    }
   | {
       readonly type: 'store.watchError';
       readonly watchId: string;

@@ -1,0 +1,201 @@
+// The store replica process: one Raft replica of the cluster store in its own OS process.
+// (Compiled to dist/src/store/replica/main.js; started by the launcher or src/testing/replica-cluster.ts.)
+//
+//   node dist/src/store/replica/main.js --id 1 \
+//     --replicas 1=replica-1@127.0.0.1:7101,2=replica-2@127.0.0.1:7102,3=replica-3@127.0.0.1:7103 \
+//     --data-dir .kplane/replica-1 [--log-level info] [--tick-ms 100] [--election-ticks 10]
+//     [--heartbeat-ticks 1] [--snapshot-every 10000] [--actor-heartbeat-ms 200]
+//   The cluster secret comes from the environment (KPLANE_CLUSTER_SECRET) or --secret-file; never argv.
+//
+// It opens the durable storage (WAL + snapshots) in the data dir, builds the ReplicaNode, and an
+// actor system on a WsTransport listening on its own node's port (REPLICA_PROTOCOL), with two actors
+// under the /user guardian (one-for-one supervision): the Raft peer actor (PEER_PATH) and the client
+// endpoint (ENDPOINT_PATH). When it listens it sends { type: 'kplane.ready', node, id } over IPC (if
+// it has a parent channel) and logs `replica ready`. SIGTERM / SIGINT: orderly close (node, actor
+// system, transport, storage), exit 0. A storage failure is fatal: logged, exit 1 (the launcher restarts it).
+// Logs are pino JSON lines on stdout.
+
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import hyperid from 'hyperid';
+import type { Logger } from 'pino';
+import { createActorSystem, createLogger, Prng, systemClock } from '../../actors/index.js';
+import type { NodeId } from '../../actors/index.js';
+import { parseNodeId, WsTransport } from '../../actors/ws-transport.js';
+import { CLUSTER_SECRET_ENV } from '../../cluster/plan.js';
+import { DurableStorage } from '../../raft/durable-storage.js';
+import { endpointBehavior } from './endpoint.js';
+import { ReplicaNode } from './node.js';
+import { peerBehavior, raftOutbox } from './peer.js';
+import { REPLICA_PROTOCOL, type ReplicaAddress } from './protocol.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ReplicaProcessConfig {
+  readonly id: number;
+  readonly replicas: readonly ReplicaAddress[];
+  readonly dataDir: string;
+  readonly secret: string;
+  readonly logLevel: LogLevel;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly snapshotEveryEntries: number;
+  readonly actorHeartbeatMs: number;
+}
+
+/** Parses `--replicas 1=node,2=node`: ids are positive integers, nodes listening actor node ids. */
+export function parseReplicaList(text: string): ReplicaAddress[] {
+  const replicas = text.split(',').filter((part) => part.length > 0).map((part) => {
+    const eq = part.indexOf('=');
+    const id = Number(part.slice(0, eq));
+    const node: NodeId = part.slice(eq + 1);
+    if (eq <= 0 || !Number.isSafeInteger(id) || id < 1) throw new Error(`--replicas: bad replica id in "${part}"`);
+    if (parseNodeId(node)?.endpoint === undefined) throw new Error(`--replicas: "${node}" is not a listening node id (name@host:port)`);
+    return { id, node };
+  });
+  if (new Set(replicas.map((replica) => replica.id)).size !== replicas.length) throw new Error('--replicas: duplicate replica id');
+  return replicas;
+}
+
+function positiveInteger(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
+  return number;
+}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ReplicaProcessConfig {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      id: { type: 'string' },
+      replicas: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'secret-file': { type: 'string' },
+      'log-level': { type: 'string' },
+      'tick-ms': { type: 'string' },
+      'election-ticks': { type: 'string' },
+      'heartbeat-ticks': { type: 'string' },
+      'snapshot-every': { type: 'string' },
+      'actor-heartbeat-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  const id = positiveInteger('id', values.id, 0);
+  if (values.replicas === undefined) throw new Error('--replicas is required');
+  const replicas = parseReplicaList(values.replicas);
+  if (!replicas.some((replica) => replica.id === id)) throw new Error(`--id ${id} is not in --replicas`);
+  const dataDir = values['data-dir'];
+  if (dataDir === undefined) throw new Error('--data-dir is required');
+  const secret = values['secret-file'] !== undefined ? readFileSync(values['secret-file'], 'utf8').trim() : env[CLUSTER_SECRET_ENV];
+  if (secret === undefined || secret.length === 0) throw new Error(`the cluster secret is required (${CLUSTER_SECRET_ENV} or --secret-file)`);
+  const level = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    id,
+    replicas,
+    dataDir,
+    secret,
+    logLevel: level as LogLevel,
+    tickMs: positiveInteger('tick-ms', values['tick-ms'], 100),
+    electionTicks: positiveInteger('election-ticks', values['election-ticks'], 10),
+    heartbeatTicks: positiveInteger('heartbeat-ticks', values['heartbeat-ticks'], 1),
+    snapshotEveryEntries: positiveInteger('snapshot-every', values['snapshot-every'], 10_000),
+    actorHeartbeatMs: positiveInteger('actor-heartbeat-ms', values['actor-heartbeat-ms'], 200),
+  };
+}
+
+/** Starts the replica; resolves with a function that closes it in order. */
+export async function runReplica(config: ReplicaProcessConfig, log: Logger): Promise<() => Promise<void>> {
+  const self = config.replicas.find((replica) => replica.id === config.id);
+  const endpoint = self === undefined ? undefined : parseNodeId(self.node)?.endpoint;
+  if (self === undefined || endpoint === undefined) throw new Error(`replica ${config.id} has no listening address`);
+  const { storage, state } = await DurableStorage.open(config.dataDir, { log });
+  const incarnation = hyperid({ urlSafe: true })();
+  const transport = new WsTransport({ node: self.node, incarnation, listen: endpoint, secret: config.secret, log, clock: systemClock, reconnectBackoffMinMs: 20, reconnectBackoffMaxMs: 500 });
+  await transport.start();
+  const system = createActorSystem(
+    {
+      node: transport.local.node,
+      incarnation,
+      clock: systemClock,
+      random: new Prng(config.id * 7919 + (Date.now() % 100_000)),
+      log,
+      transport,
+      protocol: REPLICA_PROTOCOL,
+      onRootFailure: (error) => {
+        log.fatal({ err: error }, 'replica actors failed past the guardian; exiting');
+        process.exit(70);
+      },
+    },
+    { heartbeatIntervalMs: config.actorHeartbeatMs, heartbeatTimeoutMs: config.actorHeartbeatMs * 5 },
+  );
+  const node = new ReplicaNode({
+    id: config.id,
+    voters: config.replicas.map((replica) => replica.id),
+    clock: systemClock,
+    random: new Prng(config.id * 104_729 + (Date.now() % 1_000_000)),
+    log,
+    storage,
+    recovered: state,
+    outbox: raftOutbox(system, config.replicas, log),
+    tickMs: config.tickMs,
+    electionTicks: config.electionTicks,
+    heartbeatTicks: config.heartbeatTicks,
+    snapshotEveryEntries: config.snapshotEveryEntries,
+    onFatal: (error) => {
+      log.fatal({ err: error }, 'replica storage failed; exiting');
+      process.exit(1);
+    },
+  });
+  let leader = -1;
+  node.onStatusChange((status) => {
+    if (status.leader === leader) return;
+    leader = status.leader;
+    log.info({ term: status.term, leader: status.leader, role: status.role }, 'replica leader changed');
+  });
+  system.spawn(peerBehavior({ id: config.id, deliver: (message) => node.receive(message) }), { name: 'raft', mailboxCapacity: 100_000 });
+  system.spawn(endpointBehavior({ engine: node, replicas: config.replicas }), { name: 'store', mailboxCapacity: 100_000 });
+  return async () => {
+    await node.close();
+    await system.terminate();
+    await transport.close();
+    await storage.close();
+  };
+}
+
+async function main(): Promise<void> {
+  let config: ReplicaProcessConfig;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`replica: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+  const self = config.replicas.find((replica) => replica.id === config.id);
+  const log = createLogger({ node: self?.node ?? `replica-${config.id}`, level: config.logLevel });
+  const close = await runReplica(config, log);
+  log.info({ replica: config.id, node: self?.node, dataDir: config.dataDir }, 'replica ready');
+  process.send?.({ type: 'kplane.ready', node: self?.node, id: config.id });
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'replica stopping');
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'replica did not close cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // Losing the launcher's IPC channel means the launcher is gone: stop rather than linger.
+  process.on('disconnect', () => shutdown('disconnect'));
+}
+
+await main();
