@@ -3,17 +3,22 @@
 //
 //   node dist/src/api/main.js --dir .kplane --name apiserver-1 \
 //     --replicas 1=store-1@127.0.0.1:7101,2=store-2@127.0.0.1:7102,3=store-3@127.0.0.1:7103 \
-//     [--host 127.0.0.1] [--port 6443] [--max-in-flight 400] [--log-level info]
+//     [--host 127.0.0.1] [--port 6443] [--actor-port 7201] [--max-in-flight 400] [--log-level info]
 //   The cluster secret comes from the environment (KPLANE_CLUSTER_SECRET), never argv.
 //
 // It reads the cluster's PKI and token file (made at first start by `kplane up`, or here if missing),
 // connects to the store replicas with a RemoteStoreClient, and serves HTTPS with token and client-
 // certificate authentication, RBAC (the bootstrap policy is created when missing), node restriction,
-// and the request limits. Ready (IPC `kplane.ready`) once it listens; SIGTERM closes it in order.
+// and the request limits; and the same pipeline over the actor transport for the cluster's components
+// (mutual TLS with the cluster CA; see actor-face/). Ready (IPC `kplane.ready`) once it listens; SIGTERM closes it in order.
 
 import { parseArgs } from 'node:util';
+import hyperid from 'hyperid';
 import type { Logger } from 'pino';
-import { createLogger } from '../actors/index.js';
+import { createActorSystem, createLogger, Prng, systemClock } from '../actors/index.js';
+import { WsTransport } from '../actors/ws-transport.js';
+import { apiEndpointBehavior } from './actor-face/endpoint.js';
+import { API_ENDPOINT_PATH, API_SERVER_PROTOCOL } from './actor-face/protocol.js';
 import { ensureClusterPki } from '../cluster/pki.js';
 import { CLUSTER_SECRET_ENV } from '../cluster/plan.js';
 import { RemoteStoreClient } from '../store/client/remote-store-client.js';
@@ -34,6 +39,8 @@ export interface ApiServerProcessConfig {
   readonly host: string;
   readonly port: number;
   readonly maxInFlight: number;
+  /** Where the actor-transport face listens (components connect here with cluster-CA certificates). */
+  readonly actorPort: number;
   readonly logLevel: Level;
   readonly secret: string;
 }
@@ -48,6 +55,7 @@ function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ApiServer
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '6443' },
       'max-in-flight': { type: 'string', default: '400' },
+      'actor-port': { type: 'string', default: '7201' },
       'log-level': { type: 'string', default: 'info' },
     },
     strict: true,
@@ -66,15 +74,19 @@ function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ApiServer
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port ${values.port} is not a port`);
   const maxInFlight = Number(values['max-in-flight']);
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) fail('--max-in-flight must be a positive integer');
+  const actorPort = Number(values['actor-port']);
+  if (!Number.isInteger(actorPort) || actorPort < 1 || actorPort > 65535) fail(`--actor-port ${values['actor-port']} is not a port`);
   const level = values['log-level'] as Level;
   if (!LEVELS.includes(level)) fail(`--log-level must be one of ${LEVELS.join(', ')}`);
   const secret = env[CLUSTER_SECRET_ENV] ?? fail(`${CLUSTER_SECRET_ENV} is not set`);
-  return { dir, name: values.name, replicas, host: values.host, port, maxInFlight, logLevel: level, secret };
+  return { dir, name: values.name, replicas, host: values.host, port, maxInFlight, actorPort, logLevel: level, secret };
 }
 
 export interface RunningApiServer {
   readonly server: ApiServer;
   readonly store: RemoteStoreClient;
+  /** The actor node components dial (`name@host:actorPort`). */
+  readonly actorNode: string;
   close(): Promise<void>;
 }
 
@@ -98,10 +110,34 @@ export async function runApiServer(config: ApiServerProcessConfig, log: Logger):
       limits: { maxInFlight: config.maxInFlight },
       log,
     });
+    // The same pipeline for the cluster's components, over the actor transport: a peer must present a
+    // certificate of the cluster CA, and its subject (CN user, O groups) is who it acts as.
+    const transport = new WsTransport({
+      node: `${config.name}@${config.host}:${config.actorPort}`,
+      incarnation: hyperid()(),
+      tls: { ca: pki.caCert, cert: pki.apiServer.cert, key: pki.apiServer.key },
+      listen: { host: config.host, port: config.actorPort },
+      log: log.child({ component: 'actor-transport' }),
+      clock: systemClock,
+    });
+    await transport.start();
+    const system = createActorSystem({
+      node: transport.local.node,
+      incarnation: transport.local.incarnation,
+      clock: systemClock,
+      random: new Prng(Date.now()),
+      log,
+      transport,
+      protocol: API_SERVER_PROTOCOL,
+    });
+    system.spawn(apiEndpointBehavior({ handler: server.handler, maxCallsInFlight: config.maxInFlight }), { name: API_ENDPOINT_PATH.slice('/user/'.length) });
     return {
       server,
       store,
+      actorNode: transport.local.node,
       async close() {
+        await system.terminate();
+        await transport.close();
         await server.close();
         await store.close();
       },
@@ -116,8 +152,8 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
   const log = createLogger({ node: config.name, level: config.logLevel });
   const running = await runApiServer(config, log);
-  log.info({ url: running.server.url }, 'apiserver ready');
-  process.send?.({ type: 'kplane.ready', url: running.server.url });
+  log.info({ url: running.server.url, actorNode: running.actorNode }, 'apiserver ready');
+  process.send?.({ type: 'kplane.ready', url: running.server.url, actorNode: running.actorNode });
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

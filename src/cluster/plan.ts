@@ -87,11 +87,12 @@ function apiServerProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
         '--replicas', replicaListArgument(config),
         '--host', config.apiServer.host,
         '--port', String(config.apiServer.port + index),
+        '--actor-port', String(config.apiServer.actorPort + index),
         '--max-in-flight', String(config.apiServer.maxRequestsInFlight),
         '--log-level', config.logLevel,
       ],
       env: { [CLUSTER_SECRET_ENV]: dir.secret() },
-      ports: { https: config.apiServer.port + index },
+      ports: { https: config.apiServer.port + index, actor: config.apiServer.actorPort + index },
     };
   });
 }
