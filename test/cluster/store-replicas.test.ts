@@ -148,6 +148,20 @@ test.serial('put, range, delete, txn, leases, compaction and watches through Rem
   const error = await client.leaseRevoke(987_654).catch((caught: unknown) => caught);
   t.is((error as StoreError).code, 'LEASE_NOT_FOUND');
 
+  // A response larger than the actor runtime's default 4 MiB frame still arrives.
+  const large = new Uint8Array(1_200_000).fill(7);
+  for (let i = 0; i < 5; i++) await client.put({ key: `/large/${i}`, value: large });
+  const bulk = await client.range({ key: '/large/', rangeEnd: prefixEnd('/large/') });
+  t.deepEqual(bulk.kvs.map((kv) => kv.value.length), [1_200_000, 1_200_000, 1_200_000, 1_200_000, 1_200_000]);
+
+  // Over the 1.5 MiB request limit: refused at once, not retried.
+  const tooBig = await client.put({ key: '/big', value: new Uint8Array(5 * 1024 * 1024) }).catch((caught: unknown) => caught);
+  t.is((tooBig as StoreError).code, 'REQUEST_TOO_LARGE');
+
+  // Metrics, per replica, in Prometheus text format.
+  const metrics = await client.metrics(cluster.nodeOf(await cluster.leaderId()));
+  t.regex(metrics, /kplane_store_wal_fsync_duration_seconds_count [1-9]/);
+
   // SIGTERM is an orderly stop: exit 0.
   t.deepEqual(await cluster.kill(3, 'SIGTERM'), { code: 0, signal: null });
 });

@@ -9,7 +9,8 @@
 // It runs its own ActorSystem on a dial-only WsTransport (node `store-client-<hyperid>`, the cluster
 // secret, CLIENT_PROTOCOL). Behaviour:
 //   - leader discovery and retries: replica-router.ts (follows NOT_LEADER hints, moves on from silent
-//     or dead replicas, remembers the leader);
+//     or dead replicas, remembers the leader); a lost connection to a replica (the transport's
+//     peer-down event, tapped below) abandons the asks in flight to it at once;
 //   - exactly-once writes: every write carries a client session; its retries reuse it (session-lanes.ts
 //     explains the lanes that make concurrent writes from one client safe);
 //   - an overall deadline per call (`requestTimeoutMs`, default 10 s): past it the call rejects with
@@ -17,7 +18,7 @@
 //   - reads are linearizable (served through the leader, ReadIndex) unless `serializable`, which any
 //     replica answers from its local state (the leader is still asked first);
 //   - watches survive replica deaths and restores without gaps or duplicates (remote-watches.ts).
-// Beyond StoreClient: `status(node)` (one replica's Raft status) and `leaseTimeToLive`.
+// Beyond StoreClient: `status(node)` (one replica's Raft status), `metrics(node)` and `leaseTimeToLive`.
 
 import hyperid from 'hyperid';
 import type { Logger } from 'pino';
@@ -27,7 +28,7 @@ import { WsTransport } from '../../actors/ws-transport.js';
 import type { CompactResult, LeaseGrantResult, LeaseKeepAliveResult, ReadOptions, StoreClient, WatchHandle, WatchListener } from '../client.js';
 import type { ApplyResult, CommandBody, DeleteRangeRequest, DeleteRangeResult, Header, PutRequest, PutResult, RangeRequest, RangeResult, TxnRequest, TxnResult } from '../commands.js';
 import type { ReplicaStatus } from '../replica/engine.js';
-import { CLIENT_PROTOCOL, type StoreOperation } from '../replica/protocol.js';
+import { CLIENT_PROTOCOL, STORE_MAX_FRAME_BYTES, type StoreOperation } from '../replica/protocol.js';
 import type { TimeToLive } from '../state-machine.js';
 import type { WatchRequest } from '../watch-hub.js';
 import { RemoteWatches } from './remote-watches.js';
@@ -94,7 +95,16 @@ export class RemoteStoreClient implements StoreClient {
     const clock = options.clock ?? systemClock;
     const log = options.log ?? silentLogger();
     const node = `${options.name ?? 'store-client'}-${clientId}`.slice(0, 64);
-    const transport = new WsTransport({ node, incarnation: clientId, secret: options.secret, log, clock, reconnectBackoffMinMs: 20, reconnectBackoffMaxMs: 500 });
+    const transport = new WsTransport({
+      node,
+      incarnation: clientId,
+      secret: options.secret,
+      log,
+      clock,
+      reconnectBackoffMinMs: 20,
+      reconnectBackoffMaxMs: 500,
+      maxFrameBytes: STORE_MAX_FRAME_BYTES + 1024,
+    });
     const heartbeatIntervalMs = options.heartbeatIntervalMs ?? CLIENT_HEARTBEAT_INTERVAL_MS_DEFAULT;
     const peerDown: { listener: (node: NodeId) => void } = { listener: () => undefined };
     const system = createActorSystem(
@@ -107,7 +117,7 @@ export class RemoteStoreClient implements StoreClient {
         transport: tapPeerDown(transport, (node) => peerDown.listener(node)),
         protocol: CLIENT_PROTOCOL,
       },
-      { heartbeatIntervalMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? Math.max(CLIENT_HEARTBEAT_TIMEOUT_MS_DEFAULT, heartbeatIntervalMs * 3) },
+      { heartbeatIntervalMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? Math.max(CLIENT_HEARTBEAT_TIMEOUT_MS_DEFAULT, heartbeatIntervalMs * 3), maxFrameBytes: STORE_MAX_FRAME_BYTES },
     );
     const client = new RemoteStoreClient(system, transport, clientId, options);
     peerDown.listener = (node) => client.watches.connectionLost(node);
@@ -173,6 +183,11 @@ export class RemoteStoreClient implements StoreClient {
   status(node: NodeId, timeoutMs = 1_000): Promise<ReplicaStatus> {
     const op: StoreOperation = { kind: 'status' };
     return this.router.call(op, { deadlineMs: this.clock.now() + timeoutMs, write: false, onlyNode: node }) as Promise<ReplicaStatus>;
+  }
+
+  /** One replica's metrics, Prometheus text format (WAL fsync and apply latency, leader changes, pending proposals). */
+  metrics(node: NodeId, timeoutMs = 1_000): Promise<string> {
+    return this.router.call({ kind: 'metrics' }, { deadlineMs: this.clock.now() + timeoutMs, write: false, onlyNode: node }) as Promise<string>;
   }
 
   /** Cancels every watch and stops the client's actor system and transport. Idempotent. */

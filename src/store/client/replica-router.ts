@@ -17,7 +17,7 @@
 
 import type { Logger } from 'pino';
 import type { ActorSystem, Clock, NodeId } from '../../actors/index.js';
-import { AskTimeoutError } from '../../actors/index.js';
+import { AskTimeoutError, FrameTooLargeError, MessageEncodeError } from '../../actors/index.js';
 import { CompactedError, FutureRevisionError, StoreError, StoreTimeoutError, UnavailableError, toStoreError } from '../errors.js';
 import { ENDPOINT_PATH, type EndpointMessage, type StoreOperation, type StoreReply } from '../replica/protocol.js';
 
@@ -50,7 +50,11 @@ export interface CallOptions {
   readonly revision?: number;
 }
 
-type AttemptOutcome = { readonly kind: 'reply'; readonly reply: StoreReply } | { readonly kind: 'no-answer'; readonly reason: string; readonly maybeApplied: boolean };
+type AttemptOutcome =
+  | { readonly kind: 'reply'; readonly reply: StoreReply }
+  | { readonly kind: 'no-answer'; readonly reason: string; readonly maybeApplied: boolean }
+  /** The request cannot be sent at all (too large, not encodable): no retry can help. */
+  | { readonly kind: 'unsendable'; readonly error: StoreError };
 
 export class ReplicaRouter {
   private leaderIndex = 0;
@@ -125,6 +129,7 @@ export class ReplicaRouter {
       const node = this.nodeAt(index);
       const attemptMs = this.attemptTimeoutFor(node);
       const outcome = await this.attempt(node, op, Math.min(attemptMs, remaining), call.write);
+      if (outcome.kind === 'unsendable') throw outcome.error;
       if (outcome.kind === 'no-answer') {
         maybeApplied ||= outcome.maybeApplied;
         lastProblem = `${node}: ${outcome.reason}`;
@@ -183,13 +188,7 @@ export class ReplicaRouter {
       registered.add(abort);
       system.ask<EndpointMessage, StoreReply>(system.refFor(node, ENDPOINT_PATH), (replyTo) => ({ type: 'store.request', op, replyTo }), timeoutMs).then(
         (reply) => finish({ kind: 'reply', reply }),
-        (error: unknown) =>
-          finish({
-            kind: 'no-answer',
-            reason: error instanceof Error ? error.message : String(error),
-            // A timed-out ask may have reached the replica; a refused one (e.g. no transport) did not.
-            maybeApplied: write && error instanceof AskTimeoutError,
-          }),
+        (error: unknown) => finish(askFailure(error, write)),
       );
     });
   }
@@ -211,6 +210,18 @@ export class ReplicaRouter {
     const index = this.options.replicas.indexOf(node);
     return index < 0 ? undefined : index;
   }
+}
+
+/** What a rejected ask means for the call. */
+function askFailure(error: unknown, write: boolean): AttemptOutcome {
+  if (error instanceof FrameTooLargeError) return { kind: 'unsendable', error: new StoreError('REQUEST_TOO_LARGE', `request too large to send: ${error.message}`, false) };
+  if (error instanceof MessageEncodeError) return { kind: 'unsendable', error: new StoreError('INVALID_REQUEST', `request cannot be encoded: ${error.message}`, false) };
+  return {
+    kind: 'no-answer',
+    reason: error instanceof Error ? error.message : String(error),
+    // A timed-out ask may have reached the replica; a refused one (e.g. no transport) did not.
+    maybeApplied: write && error instanceof AskTimeoutError,
+  };
 }
 
 /** The StoreError a failed reply stands for (CompactedError / FutureRevisionError keep their details). */

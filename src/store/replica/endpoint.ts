@@ -25,6 +25,8 @@ export interface EndpointOptions {
   readonly engine: ReplicaEngine;
   /** Every replica of the group (this one included): maps a leader id to its node for redirects. */
   readonly replicas: readonly ReplicaAddress[];
+  /** The replica's metrics in Prometheus text format, for the `metrics` operation (default: none). */
+  readonly metrics?: () => string;
 }
 
 /** The result of a successful store.watch ask: the revision the watch was opened at. */
@@ -49,7 +51,8 @@ type ValidOperation =
   | { readonly kind: 'range'; readonly request: RangeRequest; readonly serializable: boolean }
   | { readonly kind: 'write'; readonly body: CommandBody; readonly session?: ClientSession }
   | { readonly kind: 'timeToLive'; readonly id: number; readonly withKeys: boolean }
-  | { readonly kind: 'status' };
+  | { readonly kind: 'status' }
+  | { readonly kind: 'metrics' };
 
 export function endpointBehavior(options: EndpointOptions): Behavior<EndpointMessage, EndpointState> {
   const nodeOf = new Map<number, NodeId>(options.replicas.map((replica) => [replica.id, replica.node]));
@@ -79,13 +82,15 @@ export function endpointBehavior(options: EndpointOptions): Behavior<EndpointMes
         return engine.timeToLive(operation.id, operation.withKeys);
       case 'status':
         return Promise.resolve(engine.status());
+      case 'metrics':
+        return Promise.resolve(options.metrics?.() ?? '');
     }
   };
 
   const handleRequest = (ctx: ActorContext<EndpointMessage>, message: StoreRequest): void => {
     const validated = validateOperation(message.op);
     if (validated instanceof StoreError) {
-      ctx.tell(message.replyTo, { type: 'store.reply', ok: false, code: validated.code, message: validated.message });
+      reply(ctx, message.replyTo, { type: 'store.reply', ok: false, code: validated.code, message: validated.message });
       return;
     }
     let pending: Promise<unknown>;
@@ -95,7 +100,15 @@ export function endpointBehavior(options: EndpointOptions): Behavior<EndpointMes
       pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     pending.then(
-      (result) => reply(ctx, message.replyTo, { type: 'store.reply', ok: true, result }),
+      (result) => {
+        try {
+          ctx.tell(message.replyTo, { type: 'store.reply', ok: true, result });
+        } catch (error) {
+          // Typically a response over the frame limit: answer with why, rather than leave the client waiting.
+          const reason = error instanceof Error ? error.message : String(error);
+          reply(ctx, message.replyTo, { type: 'store.reply', ok: false, code: 'INVALID_REQUEST', message: `the response cannot be sent (${reason}); ask for less (limit)` });
+        }
+      },
       (error: unknown) => reply(ctx, message.replyTo, errorReply(error)),
     );
   };
@@ -257,6 +270,8 @@ function validateOperation(op: StoreOperation): ValidOperation | StoreError {
         return { kind: 'timeToLive', id: op.id, withKeys: op.withKeys };
       case 'status':
         return { kind: 'status' };
+      case 'metrics':
+        return { kind: 'metrics' };
       default:
         return new StoreError('INVALID_REQUEST', `unknown operation ${String((op as { kind?: unknown }).kind)}`, false);
     }

@@ -13,6 +13,8 @@
 // endpoint (ENDPOINT_PATH). When it listens it sends { type: 'kplane.ready', node, id } over IPC (if
 // it has a parent channel) and logs `replica ready`. SIGTERM / SIGINT: orderly close (node, actor
 // system, transport, storage), exit 0. A storage failure is fatal: logged, exit 1 (the launcher restarts it).
+// Every minute it logs `replica metrics` (fsync / apply latency quantiles, leader changes, pending
+// proposals); the endpoint's `metrics` operation gives them in Prometheus text format.
 // Logs are pino JSON lines on stdout.
 
 import { parseArgs } from 'node:util';
@@ -27,7 +29,7 @@ import { DurableStorage } from '../../raft/durable-storage.js';
 import { endpointBehavior } from './endpoint.js';
 import { ReplicaNode } from './node.js';
 import { peerBehavior, raftOutbox } from './peer.js';
-import { REPLICA_PROTOCOL, type ReplicaAddress } from './protocol.js';
+import { REPLICA_PROTOCOL, STORE_MAX_FRAME_BYTES, type ReplicaAddress } from './protocol.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
@@ -107,6 +109,17 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Re
   };
 }
 
+/** How often a replica logs a summary of its metrics. */
+export const METRICS_LOG_INTERVAL_MS = 60_000;
+
+function logMetrics(node: ReplicaNode, log: Logger): void {
+  const { fsync, apply, leaderChanges, proposalsPending } = node.metrics;
+  log.info(
+    { fsyncCount: fsync.count, fsyncP50Ms: fsync.quantile(0.5), fsyncP99Ms: fsync.quantile(0.99), applyP99Ms: apply.quantile(0.99), leaderChanges, proposalsPending, revision: node.status().revision },
+    'replica metrics',
+  );
+}
+
 /** Starts the replica; resolves with a function that closes it in order. */
 export async function runReplica(config: ReplicaProcessConfig, log: Logger): Promise<() => Promise<void>> {
   const self = config.replicas.find((replica) => replica.id === config.id);
@@ -114,7 +127,18 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
   if (self === undefined || endpoint === undefined) throw new Error(`replica ${config.id} has no listening address`);
   const { storage, state } = await DurableStorage.open(config.dataDir, { log });
   const incarnation = hyperid({ urlSafe: true })();
-  const transport = new WsTransport({ node: self.node, incarnation, listen: endpoint, secret: config.secret, log, clock: systemClock, reconnectBackoffMinMs: 20, reconnectBackoffMaxMs: 500 });
+  const transport = new WsTransport({
+    node: self.node,
+    incarnation,
+    listen: endpoint,
+    secret: config.secret,
+    log,
+    clock: systemClock,
+    reconnectBackoffMinMs: 20,
+    reconnectBackoffMaxMs: 500,
+    // Room for the batch header around the largest frame the actor system makes.
+    maxFrameBytes: STORE_MAX_FRAME_BYTES + 1024,
+  });
   await transport.start();
   const system = createActorSystem(
     {
@@ -130,7 +154,7 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
         process.exit(70);
       },
     },
-    { heartbeatIntervalMs: config.actorHeartbeatMs, heartbeatTimeoutMs: config.actorHeartbeatMs * 5 },
+    { heartbeatIntervalMs: config.actorHeartbeatMs, heartbeatTimeoutMs: config.actorHeartbeatMs * 5, maxFrameBytes: STORE_MAX_FRAME_BYTES },
   );
   const node = new ReplicaNode({
     id: config.id,
@@ -157,8 +181,11 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
     log.info({ term: status.term, leader: status.leader, role: status.role }, 'replica leader changed');
   });
   system.spawn(peerBehavior({ id: config.id, deliver: (message) => node.receive(message) }), { name: 'raft', mailboxCapacity: 100_000 });
-  system.spawn(endpointBehavior({ engine: node, replicas: config.replicas }), { name: 'store', mailboxCapacity: 100_000 });
+  system.spawn(endpointBehavior({ engine: node, replicas: config.replicas, metrics: () => node.metrics.prometheus() }), { name: 'store', mailboxCapacity: 100_000 });
+  const metricsTimer = setInterval(() => logMetrics(node, log), METRICS_LOG_INTERVAL_MS);
+  metricsTimer.unref();
   return async () => {
+    clearInterval(metricsTimer);
     await node.close();
     await system.terminate();
     await transport.close();

@@ -22,6 +22,15 @@ export const ENDPOINT_PATH = '/user/store';
 /** The Raft peer actor of every replica process. */
 export const PEER_PATH = '/user/raft';
 
+/**
+ * The largest actor frame between store clients and replicas (both ends configure their transport
+ * and actor system with it). Requests are bounded by the store's 1.5 MiB request limit anyway;
+ * this is for responses: a large range answers in one frame (etcd bounds requests, not responses).
+ * Frames between replicas carry Raft appends (bounded by the node's maxEntriesPerAppendBytes) and
+ * snapshot chunks.
+ */
+export const STORE_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
 /** One replica of the group: its Raft id and the actor node (`name@host:port`) that runs it. */
 export interface ReplicaAddress {
   readonly id: ReplicaId;
@@ -32,7 +41,9 @@ export type StoreOperation =
   | { readonly kind: 'range'; readonly request: RangeRequest; readonly serializable: boolean }
   | { readonly kind: 'write'; readonly body: CommandBody; readonly session?: ClientSession }
   | { readonly kind: 'timeToLive'; readonly id: number; readonly withKeys: boolean }
-  | { readonly kind: 'status' };
+  | { readonly kind: 'status' }
+  /** The replica's metrics in Prometheus text format (result: a string). */
+  | { readonly kind: 'metrics' };
 
 export type StoreReply =
   | { readonly type: 'store.reply'; readonly ok: true; readonly result: unknown }
@@ -117,6 +128,7 @@ function isOperation(value: unknown): boolean {
     case 'timeToLive':
       return Number.isSafeInteger(value['id']) && typeof value['withKeys'] === 'boolean';
     case 'status':
+    case 'metrics':
       return true;
     default:
       return false;
