@@ -20,6 +20,7 @@ import { WatchCaches } from './storage/watch-cache.js';
 import { ApiError, errors } from './status.js';
 import { isObject, type JsonObject } from './registry/types.js';
 import { validateObject } from './handlers/validate.js';
+import { toTable } from './tables.js';
 
 /** Paths anyone may read, even without credentials (Kubernetes' system:public-info-viewer). */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -35,6 +36,7 @@ export interface ApiHandlerOptions {
   readonly registry?: Registry;
   readonly clock?: Clock;
   readonly bookmarkIntervalMs?: number;
+  /** Server-side printing for `as=Table` requests (default: tables.ts). */
   readonly tableConverter?: TableConverter;
   readonly serverAddress?: string;
   readonly objects?: ObjectStoreOptions;
@@ -94,7 +96,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     admission: options.admission ?? [],
     clock: options.clock ?? systemClock,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
-    ...(options.tableConverter === undefined ? {} : { tableConverter: options.tableConverter }),
+    tableConverter: options.tableConverter ?? toTable,
     serverAddress: options.serverAddress ?? '127.0.0.1:6443',
     ...(watchCaches === undefined ? {} : { watchCaches }),
   };

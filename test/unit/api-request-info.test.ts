@@ -49,8 +49,11 @@ test('body decoding: JSON, YAML, patch types, 415 and 400 for everything else', 
   t.is(patchType('application/merge-patch+json'), 'merge');
   t.is(patchType('application/json-patch+json'), 'json');
   t.is(patchType('application/strategic-merge-patch+json'), 'strategic');
-  const unsupported = t.throws(() => decodeObject(bytes('x'), 'application/vnd.kubernetes.protobuf'));
+  const unsupported = t.throws(() => decodeObject(bytes('x'), 'application/cbor'));
   t.is((unsupported as ApiError).httpStatus, 415);
+  // Protobuf bodies are decoded (issue 7); 'x' is not a protobuf message.
+  const notProtobuf = t.throws(() => decodeObject(bytes('x'), 'application/vnd.kubernetes.protobuf'));
+  t.is((notProtobuf as ApiError).httpStatus, 400);
   for (const [body, type] of [['{', 'application/json'], ['[1]', 'application/json'], ['', 'application/json'], [': : :\n  - [', 'application/yaml']] as const) {
     const error = t.throws(() => decodeObject(bytes(body), type));
     t.is((error as ApiError).httpStatus, 400, `${type} ${JSON.stringify(body)}`);

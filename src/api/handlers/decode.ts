@@ -1,4 +1,5 @@
-// Request body decoding: JSON or YAML objects for create/update, the three patch types for PATCH,
+// Request body decoding: JSON or YAML objects for create/update, protobuf objects for the kinds
+// src/api/protobuf knows (kubectl's `create <generator>` bodies), the patch types for PATCH,
 // anything else 415. Malformed input becomes a 400 with a clear message, never an exception past
 // this module. Nesting depth is checked on the raw text before parsing (bounded work, no deep
 // recursion in JSON.parse or the yaml package).
@@ -6,6 +7,7 @@
 import { parse as parseYaml } from 'yaml';
 import { isObject, type JsonObject } from '../registry/types.js';
 import { errors } from '../status.js';
+import { PROTOBUF_MEDIA_TYPE, decodeProtobufObject } from '../protobuf/decode.js';
 
 /** Deepest nesting accepted in a body (kube-apiserver's JSON decoder limit is 10000; real objects need < 30). */
 export const MAX_BODY_DEPTH = 100;
@@ -101,6 +103,10 @@ export function decodeValue(body: Uint8Array | undefined, format: BodyFormat): u
 }
 
 export function decodeObject(body: Uint8Array | undefined, contentType: string | undefined): JsonObject {
+  if (mediaType(contentType) === PROTOBUF_MEDIA_TYPE) {
+    if (body === undefined || body.length === 0) throw errors.badRequest('the request body is empty');
+    return decodeProtobufObject(body);
+  }
   const value = decodeValue(body, bodyFormat(contentType));
   if (!isObject(value)) throw errors.badRequest('the request body must be a JSON or YAML object');
   return value;

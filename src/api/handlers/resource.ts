@@ -9,10 +9,10 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pu
 import { apiVersionOf, isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
 import { namespaces as namespaceDefinition } from '../registry/core.js';
 import { metadataOf } from '../storage/object-store.js';
-import { startObjectWatch } from '../storage/watch.js';
+import { startObjectWatch, type WatchSink } from '../storage/watch.js';
 import { ApiError, errors } from '../status.js';
 import { decodeObject, decodeValue, patchType } from './decode.js';
-import type { ApiRequest, ApiResponse, HandlerContext } from './types.js';
+import type { ApiRequest, ApiResponse, HandlerContext, TableConverter } from './types.js';
 import { validateObject } from './validate.js';
 import { toScale, applyScale } from './scale.js';
 import { bind } from './binding.js';
@@ -64,9 +64,36 @@ export async function handleResource(context: HandlerContext, request: ApiReques
   }
 }
 
+function tableConverterFor(context: HandlerContext, request: ApiRequest): TableConverter | undefined {
+  return (request.headers['accept'] ?? '').includes('as=Table') ? context.tableConverter : undefined;
+}
+
 function convertForTable(context: HandlerContext, request: ApiRequest, definition: ResourceDefinition, object: JsonObject): JsonObject {
-  if (context.tableConverter === undefined || !(request.headers['accept'] ?? '').includes('as=Table')) return object;
-  return context.tableConverter(definition, object) ?? object;
+  const converter = tableConverterFor(context, request);
+  if (converter === undefined) return object;
+  return converter(definition, object, { nowMs: context.clock.now(), ...includeObjectOption(request) }) ?? object;
+}
+
+function includeObjectOption(request: ApiRequest): { includeObject?: string } {
+  const includeObject = request.query.get('includeObject');
+  return includeObject === null ? {} : { includeObject };
+}
+
+/** Watch events as one-row Tables (column definitions in the first only, as kube-apiserver does). */
+function tableSink(context: HandlerContext, request: ApiRequest, definition: ResourceDefinition, converter: TableConverter, sink: WatchSink): WatchSink {
+  let withColumns = true;
+  return {
+    event: (event) => {
+      if (event.type === 'ERROR' || event.type === 'BOOKMARK' || !isObject(event.object)) {
+        sink.event(event);
+        return;
+      }
+      const table = converter(definition, event.object, { nowMs: context.clock.now(), withColumns, ...includeObjectOption(request) });
+      withColumns = false;
+      sink.event({ type: event.type, object: table ?? event.object });
+    },
+    end: () => sink.end(),
+  };
 }
 
 // ---- reads -----------------------------------------------------------------------------------
@@ -106,6 +133,7 @@ function watch(context: HandlerContext, request: ApiRequest, definition: Resourc
   const timeoutSeconds = nonNegativeInteger(query, 'timeoutSeconds');
   const bookmarks = query.get('allowWatchBookmarks') === 'true' || query.get('allowWatchBookmarks') === '1';
   const resourceVersion = query.get('resourceVersion') ?? undefined;
+  const converter = tableConverterFor(context, request);
   return {
     status: 200,
     headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
@@ -124,7 +152,7 @@ function watch(context: HandlerContext, request: ApiRequest, definition: Resourc
           clock: context.clock,
           ...(context.watchCaches === undefined ? {} : { cache: context.watchCaches.forPrefix(context.objects.prefix(definition, undefined)) }),
         },
-        sink,
+        converter === undefined ? sink : tableSink(context, request, definition, converter, sink),
       ),
   };
 }

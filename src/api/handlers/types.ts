@@ -38,7 +38,16 @@ export type AdmissionCheck = (
  * Issue 7's hook: convert an object or a list to a meta.k8s.io Table when the client asks for one
  * (Accept `application/json;as=Table;v=v1;g=meta.k8s.io`). Undefined: answer the plain object.
  */
-export type TableConverter = (definition: ResourceDefinition, objectOrList: JsonObject) => JsonObject | undefined;
+export type TableConverter = (definition: ResourceDefinition, objectOrList: JsonObject, options: TableOptions) => JsonObject | undefined;
+
+export interface TableOptions {
+  /** The request's includeObject (None, Metadata — the default — or Object). */
+  readonly includeObject?: string;
+  /** The server's time, for AGE cells. */
+  readonly nowMs: number;
+  /** False: leave out columnDefinitions (watch events after the first). */
+  readonly withColumns?: boolean;
+}
 
 export interface HandlerContext {
   readonly registry: Registry;
