@@ -192,6 +192,8 @@ export class WatchHub {
         watcher.queue = queue.slice(head);
         watcher.queueHead = 0;
       }
+      // More is queued than one batch holds: ask to be drained again (publish only signals an empty queue).
+      this.onReady?.(watcher.id);
     }
     return { watchId: watcher.id, revision, events: out };
   }

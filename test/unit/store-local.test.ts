@@ -82,3 +82,19 @@ test('a lease expires on the injected clock and takes its keys with it', async (
   t.is((await store.range({ key: '/leased' })).count, 0, 'gone after the TTL');
   await store.close();
 });
+
+test('a watcher with more queued events than one batch holds receives all of them', async (t) => {
+  const clock = new VirtualClock(0);
+  const store = new LocalStore(clock);
+  const revisions: number[] = [];
+  await store.watch({ key: '/many/', rangeEnd: '/many0' }, (batch) => {
+    for (const event of batch.events) revisions.push(event.kv.modRevision);
+  });
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < 2_500; i++) writes.push(store.put({ key: `/many/${i % 10}`, value: new Uint8Array([i & 0xff]) }));
+  await Promise.all(writes);
+  await clock.advance(100);
+  t.is(revisions.length, 2_500);
+  t.true(revisions.every((revision, index) => index === 0 || revision === (revisions[index - 1] ?? 0) + 1));
+  await store.close();
+});

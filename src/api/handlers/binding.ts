@@ -1,13 +1,41 @@
 // pods/binding: the scheduler's way to assign a pod to a node, once (409 if already bound or being
 // deleted). Sets spec.nodeName and the PodScheduled condition.
+//
+// No overcommit by construction (DESIGN.md invariant 4; docs/decisions/0005-no-overcommit-binding.md):
+// the pod and the node's allocation ledger (src/scheduler/allocation-ledger.ts) are written in ONE
+// store txn that compares both keys' mod revisions, after checking that the pod's requests fit beside
+// the ledger's within the node's allocatable (the txn also compares the Node's revision, so the
+// allocatable is current). A binding that does not fit is a 409 Conflict; a lost race on any of the
+// three keys is retried from a fresh read.
 
-import { isObject } from '../registry/types.js';
-import { metadataOf } from '../storage/object-store.js';
+import { isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
+import { metadataOf, MAX_UPDATE_ATTEMPTS, storeCall } from '../storage/object-store.js';
 import { causes, errors, successStatus } from '../status.js';
 import { decodeObject } from './decode.js';
 import type { ApiRequest, ApiResponse, HandlerContext } from './types.js';
 import { type ResourceTarget, json, qualified, dryRunOf, checkKind, runAdmission } from './common.js';
+import { committedResources, decodeLedger, encodeLedger, isReleased, ledgerKey, type EntryPodState, type LedgerEntry } from '../../scheduler/allocation-ledger.js';
+import { QuantityError } from '../../scheduler/quantity.js';
+import { insufficientResources, isTerminal, nodeAllocatable, podRequests, type Resources } from '../../scheduler/resources.js';
+import { nodes as nodeDefinition } from '../registry/core.js';
 
+const encoder = new TextEncoder();
+
+/** The stored form of an object: its JSON without metadata.resourceVersion (as ObjectStore writes it). */
+function encodeStored(object: JsonObject): Uint8Array {
+  const metadata: JsonObject = { ...metadataOf(object) };
+  delete metadata['resourceVersion'];
+  return encoder.encode(JSON.stringify({ ...object, metadata }));
+}
+
+function requestsOf(pod: JsonObject, name: string): Resources {
+  try {
+    return podRequests(pod);
+  } catch (error) {
+    if (error instanceof QuantityError) throw errors.invalid('Pod', '', name, [causes.invalid('spec.containers[*].resources', error.text, error.message)]);
+    throw error;
+  }
+}
 
 export async function bind(context: HandlerContext, request: ApiRequest, target: ResourceTarget): Promise<ApiResponse> {
   const { definition } = target;
@@ -20,29 +48,88 @@ export async function bind(context: HandlerContext, request: ApiRequest, target:
   const bindingTarget = binding['target'];
   const nodeName = isObject(bindingTarget) ? bindingTarget['name'] : undefined;
   if (typeof nodeName !== 'string' || nodeName === '') throw errors.invalid('Binding', '', name, [causes.required('target.name')]);
-  await context.objects.update(
-    definition,
-    target.namespace,
-    name,
-    (pod) => {
-      const metadata = metadataOf(pod);
-      if (metadata['deletionTimestamp'] !== undefined) throw errors.conflict(qualified(definition), name, `pod ${name} is being deleted, cannot be assigned to a host`);
-      const spec = isObject(pod['spec']) ? pod['spec'] : {};
-      if (typeof spec['nodeName'] === 'string' && spec['nodeName'] !== '') {
-        throw errors.conflict(qualified(definition), name, `pod ${name} is already assigned to node "${spec['nodeName']}"`);
-      }
-      spec['nodeName'] = nodeName;
-      pod['spec'] = spec;
-      const status = isObject(pod['status']) ? pod['status'] : {};
-      const conditions = Array.isArray(status['conditions']) ? status['conditions'].filter((c) => !(isObject(c) && c['type'] === 'PodScheduled')) : [];
-      conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: context.objects.timestamp() });
-      status['conditions'] = conditions;
-      pod['status'] = status;
-      runAdmission(context, target, { newObject: binding });
-      return pod;
-    },
-    { dryRun },
-  );
-  return json(201, successStatus());
+  const objects = context.objects;
+  const podKey = objects.key(definition, target.namespace, name);
+  const ledgerStoreKey = ledgerKey(nodeName);
+  const nodeStoreKey = objects.key(nodeDefinition, undefined, nodeName);
+  const ledgerPodKey = `${target.namespace ?? ''}/${name}`;
+
+  for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+    const current = await objects.read(definition, target.namespace, name);
+    if (current === undefined) throw errors.notFound(qualified(definition), name);
+    const pod = current.object;
+    const metadata = metadataOf(pod);
+    if (metadata['deletionTimestamp'] !== undefined) throw errors.conflict(qualified(definition), name, `pod ${name} is being deleted, cannot be assigned to a host`);
+    const spec = isObject(pod['spec']) ? pod['spec'] : {};
+    if (typeof spec['nodeName'] === 'string' && spec['nodeName'] !== '') {
+      throw errors.conflict(qualified(definition), name, `pod ${name} is already assigned to node "${spec['nodeName']}"`);
+    }
+    runAdmission(context, target, { newObject: binding });
+    const requests = requestsOf(pod, name);
+
+    // The node's allocatable (a node not registered yet limits nothing, as Kubernetes allows binding
+    // to it) and the ledger of what bindings already committed there.
+    const node = await objects.read(nodeDefinition, undefined, nodeName);
+    const allocatable = node === undefined ? nodeAllocatable({}) : nodeAllocatable(node.object);
+    const ledgerRead = await storeCall(() => objects.store.range({ key: ledgerStoreKey }));
+    const ledgerKv = ledgerRead.kvs[0];
+    const ledger = decodeLedger(ledgerKv?.value);
+    ledger.delete(ledgerPodKey);
+    let reasons = insufficientResources(requests, committedResources(ledger), allocatable);
+    if (reasons.length > 0 && (await releaseFinished(context, definition, ledger)) > 0) reasons = insufficientResources(requests, committedResources(ledger), allocatable);
+    if (reasons.length > 0) {
+      throw errors.conflict(qualified(definition), name, `pod ${name} does not fit on node "${nodeName}": ${reasons.join(', ')}`);
+    }
+
+    spec['nodeName'] = nodeName;
+    pod['spec'] = spec;
+    const status = isObject(pod['status']) ? pod['status'] : {};
+    const conditions = Array.isArray(status['conditions']) ? status['conditions'].filter((c) => !(isObject(c) && c['type'] === 'PodScheduled')) : [];
+    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: objects.timestamp() });
+    status['conditions'] = conditions;
+    pod['status'] = status;
+    if (dryRun) return json(201, successStatus());
+
+    const entry: LedgerEntry = { uid: String(metadata['uid'] ?? ''), cpuMillis: requests.cpuMillis, memoryBytes: requests.memoryBytes };
+    ledger.set(ledgerPodKey, entry);
+    const result = await storeCall(() =>
+      objects.store.txn({
+        compare: [
+          { key: podKey, target: 'modRevision', result: 'equal', value: current.modRevision },
+          // A missing key's modRevision is 0, so this also guards the ledger's creation.
+          { key: ledgerStoreKey, target: 'modRevision', result: 'equal', value: ledgerKv?.modRevision ?? 0 },
+          // The allocatable checked is the node's current one (node writes are rare: registration, cordon).
+          { key: nodeStoreKey, target: 'modRevision', result: 'equal', value: node?.modRevision ?? 0 },
+        ],
+        success: [{ put: { key: podKey, value: encodeStored(pod) } }, { put: { key: ledgerStoreKey, value: encodeLedger(ledger) } }],
+        failure: [],
+      }),
+    );
+    if (result.succeeded) return json(201, successStatus());
+    // Another writer moved the pod or the ledger: read both again.
+  }
+  throw errors.conflict(qualified(definition), name, 'too many concurrent bindings, please try again');
 }
 
+/**
+ * Drops ledger entries whose pods are gone, replaced (another uid) or finished: none of these can
+ * hold resources again, so dropping them needs no coordination. Returns how many were dropped.
+ */
+async function releaseFinished(context: HandlerContext, definition: ResourceDefinition, ledger: Map<string, LedgerEntry>): Promise<number> {
+  const states = await Promise.all(
+    [...ledger].map(async ([key, entry]): Promise<[string, LedgerEntry, EntryPodState]> => {
+      const slash = key.indexOf('/');
+      const stored = await context.objects.read(definition, key.slice(0, slash), key.slice(slash + 1));
+      if (stored === undefined) return [key, entry, { kind: 'gone' }];
+      return [key, entry, { kind: 'present', uid: String(metadataOf(stored.object)['uid'] ?? ''), terminal: isTerminal(stored.object) }];
+    }),
+  );
+  let released = 0;
+  for (const [key, entry, state] of states) {
+    if (isReleased(entry, state)) {
+      ledger.delete(key);
+      released++;
+    }
+  }
+  return released;
+}

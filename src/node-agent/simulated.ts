@@ -1,0 +1,301 @@
+// Simulated node agents (the kwok idea): many nodes in one process, each with its own API client
+// (its own node credential in a real cluster). A node registers its Node (capacity, allocatable,
+// labels, taints, Ready condition), holds a Lease in kube-node-lease renewed every 10 s, and watches
+// only the pods bound to it (fieldSelector spec.nodeName=<node>). Its pods go Pending → Running after
+// startDelayMs and Ready after readyDelayMs; the annotation `kplane.io/simulate` set to "fail" (or
+// "succeed") makes a pod end Failed (exit 1) or Succeeded (exit 0) on cue. A pod being deleted gets
+// its containers marked terminated, then is removed with grace 0, as the kubelet does.
+//
+// Everything is driven by the injected Clock; no process is started.
+
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../actors/clock.js';
+import { ApiClientError, Informer, metaOf, PODS, type ApiClient, type KubeObject } from '../client/index.js';
+import { NodeRegistration, timestamp, type NodeSpec } from './registration.js';
+
+export { NODE_LEASE_NAMESPACE, LEASE_RENEW_INTERVAL_MS, LEASE_DURATION_SECONDS } from './registration.js';
+/** The annotation that makes a simulated pod end on cue: "fail" or "succeed". */
+export const SIMULATE_ANNOTATION = 'kplane.io/simulate';
+/** Registrations (and their first lease) in flight at once when a pool starts. */
+const REGISTRATION_CONCURRENCY = 32;
+
+export type SimulatedNodeSpec = NodeSpec;
+
+export interface SimulatedNodeOptions {
+  /** The client a node uses (its own identity, system:node:<name>, in a real cluster). */
+  readonly clientFor: (nodeName: string) => ApiClient;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Bound → Running (default 0: at once). */
+  readonly startDelayMs?: number;
+  /** Running → Ready (default 0). */
+  readonly readyDelayMs?: number;
+  readonly leaseRenewIntervalMs?: number;
+  /**
+   * One pod watch for the whole pool (fieldSelector spec.nodeName!=), dispatched to the nodes by
+   * spec.nodeName, instead of one watch per node: for thousands of nodes in a process, as kwok does.
+   * Each node still writes with its own client. The client needs list/watch of all pods.
+   */
+  readonly sharedWatchClient?: ApiClient;
+}
+
+interface PodRecord {
+  uid: string;
+  phase: 'Pending' | 'Running' | 'Ready' | 'Ended' | 'Terminating';
+  timer: TimerHandle | undefined;
+}
+
+/** One simulated node: its registration, lease and pods. */
+export class SimulatedNode {
+  private readonly client: ApiClient;
+  /** Absent when the pool shares one watch (SimulatedNodeOptions.sharedWatchClient). */
+  private readonly pods: Informer | undefined;
+  private readonly records = new Map<string, PodRecord>();
+  private readonly registration: NodeRegistration;
+  private stopped = false;
+  private nextPodAddress = 1;
+  private readonly log: Logger;
+  readonly stats = { started: 0, ready: 0, ended: 0, removed: 0 };
+
+  constructor(
+    readonly spec: SimulatedNodeSpec,
+    private readonly address: string,
+    private readonly options: SimulatedNodeOptions,
+  ) {
+    this.client = options.clientFor(spec.name);
+    this.log = options.log.child({ component: 'node-agent', node: spec.name });
+    this.registration = new NodeRegistration({
+      client: this.client,
+      clock: options.clock,
+      log: this.log,
+      spec,
+      address,
+      runtime: 'simulated',
+      ...(options.leaseRenewIntervalMs !== undefined ? { leaseRenewIntervalMs: options.leaseRenewIntervalMs } : {}),
+    });
+    if (options.sharedWatchClient === undefined) {
+      this.pods = new Informer(this.client, PODS, { clock: options.clock, log: this.log, fieldSelector: `spec.nodeName=${spec.name}` });
+      this.pods.addHandlers({
+        onAdd: (pod) => this.onPod(pod),
+        onUpdate: (_previous, pod) => this.onPod(pod),
+        onDelete: (pod) => this.forget(pod),
+      });
+    }
+  }
+
+  /** A pod bound to this node was added or changed (from the pool's shared watch). */
+  handlePod(pod: KubeObject): void {
+    this.onPod(pod);
+  }
+
+  /** A pod bound to this node is gone (from the pool's shared watch). */
+  handlePodDeleted(pod: KubeObject): void {
+    this.forget(pod);
+  }
+
+  /** Registers the Node and its Lease, then starts watching its pods. */
+  async start(): Promise<void> {
+    await this.registration.start();
+    this.pods?.start();
+    await this.pods?.whenSynced();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.registration.stop();
+    for (const record of this.records.values()) if (record.timer !== undefined) this.options.clock.cancelTimer(record.timer);
+    this.pods?.stop();
+  }
+
+  // ---- pods -----------------------------------------------------------------------------------
+
+  private onPod(pod: KubeObject): void {
+    if (this.stopped) return;
+    const meta = metaOf(pod);
+    const key = `${meta.namespace ?? ''}/${meta.name ?? ''}`;
+    let record = this.records.get(key);
+    if (record !== undefined && record.uid !== (meta.uid ?? '')) {
+      this.forget(pod);
+      record = undefined;
+    }
+    if (meta.deletionTimestamp !== undefined) {
+      if (record?.phase !== 'Terminating') void this.terminate(key, pod, record);
+      return;
+    }
+    const phase = (pod['status'] as { phase?: string } | undefined)?.phase;
+    if (record === undefined) {
+      if (phase === 'Succeeded' || phase === 'Failed') {
+        this.records.set(key, { uid: meta.uid ?? '', phase: 'Ended', timer: undefined });
+        return;
+      }
+      record = { uid: meta.uid ?? '', phase: 'Pending', timer: undefined };
+      this.records.set(key, record);
+      const pending = record;
+      pending.timer = this.options.clock.setTimer(this.options.startDelayMs ?? 0, () => void this.startPod(key, pod, pending));
+      return;
+    }
+    // A cue may arrive on a running pod.
+    const cue = meta.annotations?.[SIMULATE_ANNOTATION];
+    if ((record.phase === 'Running' || record.phase === 'Ready') && (cue === 'fail' || cue === 'succeed')) void this.endPod(key, pod, record, cue);
+  }
+
+  private forget(pod: KubeObject): void {
+    const meta = metaOf(pod);
+    const key = `${meta.namespace ?? ''}/${meta.name ?? ''}`;
+    const record = this.records.get(key);
+    if (record?.timer !== undefined) this.options.clock.cancelTimer(record.timer);
+    this.records.delete(key);
+  }
+
+  private containerNames(pod: KubeObject): string[] {
+    const containers = (pod['spec'] as { containers?: { name?: string }[] } | undefined)?.containers ?? [];
+    return containers.map((container) => container.name ?? '');
+  }
+
+  private conditions(ready: boolean, now: string): KubeObject[] {
+    const flag = ready ? 'True' : 'False';
+    return [
+      { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+      { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+      { type: 'ContainersReady', status: flag, lastProbeTime: null, lastTransitionTime: now },
+      { type: 'Ready', status: flag, lastProbeTime: null, lastTransitionTime: now },
+    ];
+  }
+
+  private async patchStatus(pod: KubeObject, status: KubeObject): Promise<boolean> {
+    const meta = metaOf(pod);
+    try {
+      await this.client.patch(PODS, meta.namespace, meta.name ?? '', { status }, 'merge', 'status');
+      return true;
+    } catch (error) {
+      if (!(error instanceof ApiClientError && (error.status === 404 || error.status === 409))) this.log.warn({ err: error, pod: meta.name }, 'pod status update failed');
+      return false;
+    }
+  }
+
+  private async startPod(key: string, pod: KubeObject, record: PodRecord): Promise<void> {
+    record.timer = undefined;
+    if (this.stopped || this.records.get(key) !== record || record.phase !== 'Pending') return;
+    const cue = metaOf(pod).annotations?.[SIMULATE_ANNOTATION];
+    if (cue === 'fail' || cue === 'succeed') return this.endPod(key, pod, record, cue);
+    const nowMs = this.options.clock.now();
+    const now = timestamp(nowMs);
+    record.phase = 'Running';
+    const written = await this.patchStatus(pod, {
+      phase: 'Running',
+      hostIP: this.address,
+      podIP: `${this.address.replace(/\.\d+$/, '')}.${100 + (this.nextPodAddress++ % 150)}`,
+      startTime: now,
+      conditions: this.conditions(false, now),
+      containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: false, started: true, restartCount: 0, image: 'simulated', imageID: '', state: { running: { startedAt: now } } })),
+    });
+    if (!written) return;
+    this.stats.started++;
+    if (this.records.get(key) !== record || record.phase !== 'Running') return;
+    record.timer = this.options.clock.setTimer(this.options.readyDelayMs ?? 0, () => void this.readyPod(key, pod, record, now));
+  }
+
+  private async readyPod(key: string, pod: KubeObject, record: PodRecord, startedAt: string): Promise<void> {
+    record.timer = undefined;
+    if (this.stopped || this.records.get(key) !== record || record.phase !== 'Running') return;
+    record.phase = 'Ready';
+    const now = timestamp(this.options.clock.now());
+    const written = await this.patchStatus(pod, {
+      conditions: this.conditions(true, now),
+      containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: true, started: true, restartCount: 0, image: 'simulated', imageID: '', state: { running: { startedAt } } })),
+    });
+    if (written) this.stats.ready++;
+  }
+
+  private async endPod(key: string, pod: KubeObject, record: PodRecord, cue: 'fail' | 'succeed'): Promise<void> {
+    if (record.timer !== undefined) this.options.clock.cancelTimer(record.timer);
+    record.timer = undefined;
+    record.phase = 'Ended';
+    const now = timestamp(this.options.clock.now());
+    const exitCode = cue === 'fail' ? 1 : 0;
+    const reason = cue === 'fail' ? 'Error' : 'Completed';
+    const written = await this.patchStatus(pod, {
+      phase: cue === 'fail' ? 'Failed' : 'Succeeded',
+      conditions: this.conditions(false, now),
+      containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: false, started: false, restartCount: 0, image: 'simulated', imageID: '', state: { terminated: { exitCode, reason, finishedAt: now } } })),
+    });
+    if (written && this.records.get(key) === record) this.stats.ended++;
+  }
+
+  /** Graceful deletion: containers terminated (exit 0, as after SIGTERM), then the grace-0 delete. */
+  private async terminate(key: string, pod: KubeObject, existing: PodRecord | undefined): Promise<void> {
+    const meta = metaOf(pod);
+    const record: PodRecord = existing ?? { uid: meta.uid ?? '', phase: 'Terminating', timer: undefined };
+    if (record.timer !== undefined) this.options.clock.cancelTimer(record.timer);
+    record.timer = undefined;
+    const wasRunning = record.phase === 'Running' || record.phase === 'Ready';
+    record.phase = 'Terminating';
+    this.records.set(key, record);
+    if (wasRunning) {
+      const now = timestamp(this.options.clock.now());
+      await this.patchStatus(pod, {
+        conditions: this.conditions(false, now),
+        containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: false, started: false, restartCount: 0, image: 'simulated', imageID: '', state: { terminated: { exitCode: 0, reason: 'Completed', finishedAt: now } } })),
+      });
+    }
+    try {
+      await this.client.delete(PODS, meta.namespace, meta.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: record.uid } });
+      this.stats.removed++;
+    } catch (error) {
+      if (!(error instanceof ApiClientError && (error.status === 404 || error.status === 409))) {
+        this.log.warn({ err: error, pod: meta.name }, 'pod removal failed; retrying on the next update');
+        record.phase = 'Ended';
+      }
+    }
+  }
+}
+
+/** Many simulated nodes in one process. */
+export class SimulatedNodePool {
+  readonly nodes: SimulatedNode[];
+  private readonly byName = new Map<string, SimulatedNode>();
+  private readonly sharedPods: Informer | undefined;
+
+  constructor(specs: readonly SimulatedNodeSpec[], options: SimulatedNodeOptions) {
+    this.nodes = specs.map((spec, index) => {
+      if (this.byName.has(spec.name)) throw new RangeError(`simulated node ${JSON.stringify(spec.name)} is listed twice`);
+      const node = new SimulatedNode(spec, `10.${64 + ((index >> 16) & 63)}.${(index >> 8) & 255}.${index & 255}`, options);
+      this.byName.set(spec.name, node);
+      return node;
+    });
+    if (options.sharedWatchClient !== undefined) {
+      const nodeOf = (pod: KubeObject): SimulatedNode | undefined => this.byName.get((pod['spec'] as { nodeName?: string } | undefined)?.nodeName ?? '');
+      this.sharedPods = new Informer(options.sharedWatchClient, PODS, { clock: options.clock, log: options.log, fieldSelector: 'spec.nodeName!=' });
+      this.sharedPods.addHandlers({
+        onAdd: (pod) => nodeOf(pod)?.handlePod(pod),
+        onUpdate: (_previous, pod) => nodeOf(pod)?.handlePod(pod),
+        onDelete: (pod) => nodeOf(pod)?.handlePodDeleted(pod),
+      });
+    }
+  }
+
+  /** Registers every node (a bounded number at once) and starts their pod watches. */
+  async start(): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < this.nodes.length) {
+        const node = this.nodes[next++];
+        if (node !== undefined) await node.start();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REGISTRATION_CONCURRENCY, this.nodes.length) }, worker));
+    this.sharedPods?.start();
+    await this.sharedPods?.whenSynced();
+  }
+
+  stop(): void {
+    this.sharedPods?.stop();
+    for (const node of this.nodes) node.stop();
+  }
+}
+
+/** `count` nodes named `<prefix>-<i>` with the same capacity (the config's nodes.capacity). */
+export function uniformNodes(prefix: string, count: number, capacity: SimulatedNodeSpec['capacity'], labels: Readonly<Record<string, string>> = {}): SimulatedNodeSpec[] {
+  const width = String(Math.max(0, count - 1)).length;
+  return Array.from({ length: count }, (_, i) => ({ name: `${prefix}-${String(i).padStart(width, '0')}`, capacity, labels }));
+}
