@@ -15,6 +15,9 @@
 // system, transport, storage), exit 0. A storage failure is fatal: logged, exit 1 (the launcher restarts it).
 // Every minute it logs `replica metrics` (fsync / apply latency quantiles, leader changes, pending
 // proposals); the endpoint's `metrics` operation gives them in Prometheus text format.
+// A lost connection to a peer replica is reported to the node (tapConnectionLosses): a follower of a
+// leader whose process died forgets it and campaigns at once, instead of after an election timeout;
+// every replica keeps a connection to every other one (keepPeersConnected) so that campaign is not slowed.
 // Logs are pino JSON lines on stdout.
 
 import { parseArgs } from 'node:util';
@@ -28,7 +31,7 @@ import { CLUSTER_SECRET_ENV } from '../../cluster/plan.js';
 import { DurableStorage } from '../../raft/durable-storage.js';
 import { endpointBehavior } from './endpoint.js';
 import { ReplicaNode } from './node.js';
-import { peerBehavior, raftOutbox } from './peer.js';
+import { keepPeersConnected, peerBehavior, raftOutbox, tapConnectionLosses } from './peer.js';
 import { REPLICA_PROTOCOL, STORE_MAX_FRAME_BYTES, type ReplicaAddress } from './protocol.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -140,6 +143,8 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
     maxFrameBytes: STORE_MAX_FRAME_BYTES + 1024,
   });
   await transport.start();
+  // The node is built after the actor system (its outbox needs the system): connection losses reach it from then on.
+  const connectionLost: { listener: (id: number) => void } = { listener: () => undefined };
   const system = createActorSystem(
     {
       node: transport.local.node,
@@ -147,7 +152,7 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
       clock: systemClock,
       random: new Prng(config.id * 7919 + (Date.now() % 100_000)),
       log,
-      transport,
+      transport: tapConnectionLosses(transport, config.replicas, (id) => connectionLost.listener(id)),
       protocol: REPLICA_PROTOCOL,
       onRootFailure: (error) => {
         log.fatal({ err: error }, 'replica actors failed past the guardian; exiting');
@@ -174,6 +179,7 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
       process.exit(1);
     },
   });
+  connectionLost.listener = (id) => node.peerConnectionLost(id);
   let leader = -1;
   node.onStatusChange((status) => {
     if (status.leader === leader) return;
@@ -182,10 +188,12 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
   });
   system.spawn(peerBehavior({ id: config.id, deliver: (message) => node.receive(message) }), { name: 'raft', mailboxCapacity: 100_000 });
   system.spawn(endpointBehavior({ engine: node, replicas: config.replicas, metrics: () => node.metrics.prometheus() }), { name: 'store', mailboxCapacity: 100_000 });
+  const stopConnecting = keepPeersConnected(system, config.replicas, config.id, systemClock);
   const metricsTimer = setInterval(() => logMetrics(node, log), METRICS_LOG_INTERVAL_MS);
   metricsTimer.unref();
   return async () => {
     clearInterval(metricsTimer);
+    stopConnecting();
     await node.close();
     await system.terminate();
     await transport.close();

@@ -9,6 +9,9 @@
 //
 // The leader's duties beyond Raft live here too: it rebases lease deadlines when it takes over,
 // checkpoints them, revokes expired leases, and proposes compactions under the retention policy.
+//
+// Faster failover: the process tells the node when a peer's connection drops (peerConnectionLost); a
+// follower of that peer forgets its leader and campaigns within two ticks (docs/decisions/0006).
 
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
@@ -95,6 +98,8 @@ interface PendingRead {
 const HOUSEKEEPING_INTERVAL_MS = 500;
 /** A leader's own revoke or compaction is proposed again after this long if it has not taken effect. */
 const INTERNAL_RETRY_MS = 2_000;
+/** A follower that lost its leader's connection campaigns within this many ticks (at a random point). */
+const FORGET_CAMPAIGN_TICKS = 2;
 /** Keys of physical compaction done per housekeeping round. */
 const COMPACT_STEP_KEYS = 10_000;
 
@@ -134,6 +139,8 @@ export class ReplicaNode implements ReplicaEngine {
   private closed = false;
   private tickTimer: TimerHandle | undefined;
   private housekeepingTimer: TimerHandle | undefined;
+  /** A campaign scheduled after losing the leader's connection (peerConnectionLost). */
+  private forgetCampaignTimer: TimerHandle | undefined;
   private snapshotIndex = 0;
   private snapshotting = false;
   private lastCheckpointMs = 0;
@@ -241,6 +248,33 @@ export class ReplicaNode implements ReplicaEngine {
     this.process();
   }
 
+  /**
+   * The connection to replica `id`'s process dropped (a kill -9 closes it at once). If this replica is
+   * a follower of `id`, it forgets its leader (so it grants pre-votes now, not after the leader's lease
+   * runs out) and campaigns after a random delay below FORGET_CAMPAIGN_TICKS ticks if no leader has
+   * appeared by then: the other follower saw the same drop and grants the pre-vote; the random delay
+   * makes it unlikely that both campaign at once and split the vote. A false alarm is harmless: a
+   * replica still hearing the leader refuses the pre-vote, and the leader's next heartbeat is followed.
+   */
+  peerConnectionLost(id: ReplicaId): void {
+    if (this.closed) return;
+    const raft = this.raft.status();
+    if (raft.role !== 'follower' || raft.leader !== id) return;
+    this.raft.forgetLeader();
+    this.log.info({ leader: id, term: raft.term }, 'lost the connection to the leader; forgot it');
+    this.process();
+    if (this.forgetCampaignTimer !== undefined) return;
+    const delayMs = Math.floor(this.options.random.next() * FORGET_CAMPAIGN_TICKS * this.tickMs);
+    this.forgetCampaignTimer = this.clock.setTimer(delayMs, () => {
+      this.forgetCampaignTimer = undefined;
+      if (this.closed) return;
+      const now = this.raft.status();
+      if (now.role !== 'follower' || now.leader !== NO_REPLICA) return;
+      this.raft.campaign();
+      this.process();
+    });
+  }
+
   /** The leader hands leadership to `to` (used by tests and by a replica leaving the group). */
   transferLeadership(to: ReplicaId): void {
     this.raft.transferLeadership(to);
@@ -253,6 +287,7 @@ export class ReplicaNode implements ReplicaEngine {
     this.closed = true;
     if (this.tickTimer !== undefined) this.clock.cancelTimer(this.tickTimer);
     if (this.housekeepingTimer !== undefined) this.clock.cancelTimer(this.housekeepingTimer);
+    if (this.forgetCampaignTimer !== undefined) this.clock.cancelTimer(this.forgetCampaignTimer);
     this.failAll(new UnavailableError('replica is closing'));
     this.machine.watches.cancelAll('canceled');
     this.watchListeners.clear();

@@ -6,12 +6,22 @@
 // queue, so a slow or dead peer never holds up frames to the others), and a message that cannot be
 // sent (encode error, frame too large) is logged and dropped. Incoming messages addressed to another
 // replica id are dropped; the node's core checks the rest of each message's shape (isWellFormedMessage).
+//
+// `tapConnectionLosses` wraps the process's transport so the node also hears when a peer replica's
+// connection drops (the remoting layer only logs it and waits for its heartbeat timeout): a follower
+// whose leader's process died forgets that leader at once (ReplicaNode.peerConnectionLost), the same
+// way RemoteStoreClient taps the transport to stop waiting on a dead replica. `keepPeersConnected`
+// keeps a connection open between followers too, so that the campaign that follows is not slowed (and
+// its vote split) by a first dial.
 
 import type { Logger } from 'pino';
-import type { ActorSystem, Behavior, NodeId } from '../../actors/index.js';
+import type { ActorSystem, Behavior, Clock, NodeId, Transport } from '../../actors/index.js';
 import type { Message, ReplicaId } from '../../raft/index.js';
 import type { RaftOutbox } from './engine.js';
-import { PEER_PATH, type PeerMessage, type ReplicaAddress } from './protocol.js';
+import { ENDPOINT_PATH, PEER_PATH, type EndpointMessage, type PeerMessage, type ReplicaAddress, type StoreReply } from './protocol.js';
+
+/** How often a replica makes sure it has a connection to every other replica (keepPeersConnected). */
+export const PEER_CONNECT_INTERVAL_MS = 2_000;
 
 export interface PeerOptions {
   readonly id: ReplicaId;
@@ -54,4 +64,56 @@ export function raftOutbox(system: ActorSystem, replicas: readonly ReplicaAddres
 /** The node id a replica listens as: `replica-<id>@<host>:<port>`. */
 export function replicaNodeId(id: ReplicaId, host: string, port: number): NodeId {
   return `replica-${id}@${host}:${port}`;
+}
+
+/**
+ * The transport, with every lost connection to a peer replica also reported to `onLost` (with the
+ * replica's id; connections of other nodes, e.g. store clients, are not reported). Reports may repeat
+ * (each failed redial is one): the receiver must be idempotent.
+ */
+export function tapConnectionLosses(transport: Transport, replicas: readonly ReplicaAddress[], onLost: (id: ReplicaId) => void): Transport {
+  const idOf = new Map(replicas.map((replica) => [replica.node, replica.id]));
+  return {
+    get local() {
+      return transport.local;
+    },
+    bind: (events) =>
+      transport.bind({
+        onFrame: (from, frame, certificate) => events.onFrame(from, frame, certificate),
+        onPeerUp: (peer) => events.onPeerUp(peer),
+        onPeerDown: (peer, reason) => {
+          events.onPeerDown(peer, reason);
+          const id = idOf.get(peer);
+          if (id !== undefined) onLost(id);
+        },
+      }),
+    send: (to, frame) => transport.send(to, frame),
+    disconnect: (peer, reason) => transport.disconnect(peer, reason),
+    close: () => transport.close(),
+  };
+}
+
+/**
+ * Keeps a connection open to every other replica, not only between leader and followers (the only
+ * pairs Raft traffic flows between). Without it, two followers of a leader that died first dial each
+ * other when they campaign; the dial (with the other side dialling at the same moment) takes about as
+ * long as the random delay before a campaign, so both campaigns arrive together and split the vote.
+ * A status ask to each peer's endpoint every PEER_CONNECT_INTERVAL_MS makes the connection (the actor
+ * runtime's heartbeats then keep it up); the answer is not used. Returns a function that stops it.
+ */
+export function keepPeersConnected(system: ActorSystem, replicas: readonly ReplicaAddress[], self: ReplicaId, clock: Clock): () => void {
+  const others = replicas.filter((replica) => replica.id !== self).map((replica) => system.refFor<EndpointMessage>(replica.node, ENDPOINT_PATH));
+  let stopped = false;
+  const touch = (): void => {
+    if (stopped) return;
+    for (const ref of others) {
+      system.ask<EndpointMessage, StoreReply>(ref, (replyTo) => ({ type: 'store.request', op: { kind: 'status' }, replyTo }), PEER_CONNECT_INTERVAL_MS).catch(() => undefined);
+    }
+    timer = clock.setTimer(PEER_CONNECT_INTERVAL_MS, touch);
+  };
+  let timer = clock.setTimer(0, touch);
+  return () => {
+    stopped = true;
+    clock.cancelTimer(timer);
+  };
 }
