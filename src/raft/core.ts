@@ -213,8 +213,12 @@ export class RaftNode {
         this.becomeFollower(m.term, NO_REPLICA);
       }
     } else if (m.term < this.term) {
-      if ((this.config.checkQuorum || this.config.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
-        // A stale leader (e.g. back from a partition) learns our term from this and steps down.
+      if (m.type === 'append' || m.type === 'heartbeat') {
+        // A stale leader (e.g. back from a partition) learns our term from this and steps down. Always
+        // answered (as the paper's rule "reply with the current term"), not only with pre-vote or
+        // check-quorum: a replica whose term rose while it was cut off, and whose own configuration
+        // names only replicas that have since left, has no other way to tell the current leader, and
+        // would otherwise ignore that leader forever (found by the simulator; test/unit/raft-scenarios.test.ts).
         this.send({ type: 'append-response', from: this.id, to: m.from, term: this.term, index: 0, reject: false, hintIndex: 0, hintTerm: 0 });
       } else if (m.type === 'pre-vote') {
         this.send({ type: 'pre-vote-response', from: this.id, to: m.from, term: this.term, reject: true });
@@ -278,6 +282,19 @@ export class RaftNode {
     } else if (this.lead !== NO_REPLICA) {
       this.send({ type: 'read-index', from: this.id, to: this.lead, term: this.term, requestId });
     }
+  }
+
+  /**
+   * On a follower: forget the leader (etcd-raft's ForgetLeader). It stays a follower in its term and
+   * does not campaign, but no longer protects the leader's lease, so it grants pre-votes (and a vote
+   * it has not cast this term) at once instead of after an election timeout. The driver calls it when
+   * it learns the leader is gone (e.g. its process's connection dropped). A false alarm is harmless:
+   * the leader's next heartbeat or append makes it known again. Ignored on other roles, and with
+   * lease-based reads (a leader serving reads from its lease relies on followers refusing votes).
+   */
+  forgetLeader(): void {
+    if (this.role !== 'follower' || this.config.readOnly === 'lease-based') return;
+    this.lead = NO_REPLICA;
   }
 
   /** On the leader: catch `to` up, then tell it to campaign at once. Elsewhere: ignored. */
