@@ -20,9 +20,10 @@
 //   - watches survive replica deaths and restores without gaps or duplicates (remote-watches.ts).
 // Beyond StoreClient: `status(node)` (one replica's Raft status), `metrics(node)` and `leaseTimeToLive`.
 
+import { withPeerDownListener } from '../../actors/peer-down-tap.js';
 import hyperid from 'hyperid';
 import type { Logger } from 'pino';
-import type { Clock, NodeId, Transport } from '../../actors/index.js';
+import type { Clock, NodeId } from '../../actors/index.js';
 import { createActorSystem, Prng, silentLogger, systemClock, type ActorSystem } from '../../actors/index.js';
 import { WsTransport } from '../../actors/ws-transport.js';
 import type { CompactResult, LeaseGrantResult, LeaseKeepAliveResult, ReadOptions, StoreClient, WatchHandle, WatchListener } from '../client.js';
@@ -114,7 +115,7 @@ export class RemoteStoreClient implements StoreClient {
         clock,
         random: new Prng(Number.parseInt(clientId.slice(0, 8), 36) || 1),
         log,
-        transport: tapPeerDown(transport, (node) => peerDown.listener(node)),
+        transport: withPeerDownListener(transport, (node) => peerDown.listener(node)),
         protocol: CLIENT_PROTOCOL,
       },
       { heartbeatIntervalMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? Math.max(CLIENT_HEARTBEAT_TIMEOUT_MS_DEFAULT, heartbeatIntervalMs * 3), maxFrameBytes: STORE_MAX_FRAME_BYTES },
@@ -229,22 +230,3 @@ function unexpected(result: ApplyResult): never {
  * only logs them and waits for its heartbeat timeout): a lost connection may have lost requests,
  * replies and watch batches, so the client retries and re-opens at once instead of waiting.
  */
-function tapPeerDown(transport: Transport, onPeerDown: (node: NodeId) => void): Transport {
-  return {
-    get local() {
-      return transport.local;
-    },
-    bind: (events) =>
-      transport.bind({
-        onFrame: (from, frame, certificate) => events.onFrame(from, frame, certificate),
-        onPeerUp: (peer) => events.onPeerUp(peer),
-        onPeerDown: (peer, reason) => {
-          events.onPeerDown(peer, reason);
-          onPeerDown(peer);
-        },
-      }),
-    send: (to, frame) => transport.send(to, frame),
-    disconnect: (peer, reason) => transport.disconnect(peer, reason),
-    close: () => transport.close(),
-  };
-}

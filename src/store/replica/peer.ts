@@ -14,6 +14,7 @@
 // keeps a connection open between followers too, so that the campaign that follows is not slowed (and
 // its vote split) by a first dial.
 
+import { withPeerDownListener } from '../../actors/peer-down-tap.js';
 import type { Logger } from 'pino';
 import type { ActorSystem, Behavior, Clock, NodeId, Transport } from '../../actors/index.js';
 import type { Message, ReplicaId } from '../../raft/index.js';
@@ -73,24 +74,10 @@ export function replicaNodeId(id: ReplicaId, host: string, port: number): NodeId
  */
 export function tapConnectionLosses(transport: Transport, replicas: readonly ReplicaAddress[], onLost: (id: ReplicaId) => void): Transport {
   const idOf = new Map(replicas.map((replica) => [replica.node, replica.id]));
-  return {
-    get local() {
-      return transport.local;
-    },
-    bind: (events) =>
-      transport.bind({
-        onFrame: (from, frame, certificate) => events.onFrame(from, frame, certificate),
-        onPeerUp: (peer) => events.onPeerUp(peer),
-        onPeerDown: (peer, reason) => {
-          events.onPeerDown(peer, reason);
-          const id = idOf.get(peer);
-          if (id !== undefined) onLost(id);
-        },
-      }),
-    send: (to, frame) => transport.send(to, frame),
-    disconnect: (peer, reason) => transport.disconnect(peer, reason),
-    close: () => transport.close(),
-  };
+  return withPeerDownListener(transport, (node) => {
+    const id = idOf.get(node);
+    if (id !== undefined) onLost(id);
+  });
 }
 
 /**
