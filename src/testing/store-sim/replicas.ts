@@ -104,6 +104,8 @@ export class ReplicaSet {
     slot.node = undefined;
     this.lostWrites += slot.disk.crash();
     this.options.onDown(id);
+    // A killed process's sockets close at once: its peers hear of it (ReplicaNode forgets a dead leader).
+    for (const other of this.slots.values()) if (other.node !== undefined) other.node.peerConnectionLost(id);
     await node.close();
   }
 
