@@ -1,6 +1,9 @@
 // Targeted Raft scenarios from issue 4: Figure 8, a stale leader in a minority, snapshot catch-up
 // in chunks, leadership transfer to a lagging node, a removed leader stepping down, pre-vote,
-// check-quorum, ReadIndex, learners, flow control and joint consensus. All in ticks, deterministic.
+// check-quorum, ReadIndex, learners, flow control and joint consensus; and the simulated disk: a vote
+// survives a power loss (with a broken-driver control), an unsynced entry is lost and was never
+// acknowledged; and a replica whose configuration was replaced while it was cut off rejoins. All in
+// ticks, deterministic.
 
 import test from 'ava';
 import { ConfChangeType, EntryType } from '../../src/raft/types.js';
@@ -467,4 +470,85 @@ test('a follower refuses proposals with a leader hint (no forwarding)', (t) => {
   const leader = net.electLeader();
   const follower = otherIds(net, leader.id)[0] as number;
   t.deepEqual(net.node(follower).propose(encoder.encode('x')), { ok: false, reason: 'not-leader', leader: leader.id });
+});
+
+test('votes and terms survive a power loss: the vote is fsynced before it is sent (control: a driver that skips that fsync votes twice)', (t) => {
+  const voteTwice = (broken: boolean): boolean => {
+    const net = new Network([1, 2, 3], 91);
+    if (broken) net.broken = 'vote-not-synced';
+    const voter = net.get(1);
+    voter.node.step({ type: 'vote', from: 2, to: 1, term: 4, lastIndex: 0, lastTerm: 0, transfer: false });
+    const granted = net.drive(voter).find((m) => m.type === 'vote-response');
+    t.true(granted?.type === 'vote-response' && !granted.reject);
+    if (!broken) t.deepEqual(voter.disk.hardState(), { term: 4, vote: 2, commit: 0 }, 'on disk before the grant leaves');
+    net.crash(1); // power loss: everything not fsynced is gone
+    if (!broken) t.is(voter.node.status().term, 4);
+    voter.node.step({ type: 'vote', from: 3, to: 1, term: 4, lastIndex: 0, lastTerm: 0, transfer: false });
+    const second = net.drive(voter).find((m) => m.type === 'vote-response');
+    return second?.type === 'vote-response' && !second.reject;
+  };
+  t.false(voteTwice(false), 'a correct driver does not vote twice in term 4');
+  t.true(voteTwice(true), 'the broken driver does: the test can fail');
+});
+
+test('a crash between write and fsync loses the appended entries, which were never acknowledged; the follower catches up after restart', (t) => {
+  const net = new Network([1, 2, 3], 92);
+  const leader = net.electLeader();
+  const [f1, f2] = otherIds(net, leader.id) as [number, number];
+  const follower = net.get(f1);
+  const index = leader.node.status().lastIndex + 1;
+  let crashed: { lostWrites: number; diskLastIndex: number } | undefined;
+  let ackedBeforeCrash = false;
+  const ignore = (): void => {};
+  net.observer = {
+    writing: ignore,
+    written: ignore,
+    applying: ignore,
+    installed: ignore,
+    sending: (member, messages) => {
+      if (member.id === f1 && crashed === undefined) ackedBeforeCrash ||= messages.some((m) => m.type === 'append-response' && !m.reject && m.index >= index);
+    },
+    restarted: (member, lostWrites) => {
+      crashed = { lostWrites, diskLastIndex: member.disk.lastIndex() };
+    },
+  };
+  net.armCrash(f1, 'after-write');
+  t.true(net.propose(leader.id, 'x'));
+  t.truthy(crashed, 'the follower crashed at its next Ready');
+  t.true((crashed?.lostWrites ?? 0) >= 1, 'the written entry was not synced, and is lost');
+  t.true((crashed?.diskLastIndex ?? index) < index, 'the restarted follower reads only what was synced');
+  t.false(ackedBeforeCrash, 'the lost entry was never acknowledged');
+  t.true(net.get(f2).applied.includes('x'), 'the leader commits with the other follower');
+  t.true(waitFor(net, () => follower.applied.includes('x')), 'the restarted follower catches up');
+});
+
+test('a replica cut off while its whole configuration was replaced rejoins: it answers the leader\'s lower-term append with its term, the leader steps down, and the next election includes it (without pre-vote or check-quorum)', (t) => {
+  const net = new Network([1, 2, 3, 4, 5], 93, {}, { voters: [1, 2, 3], learners: [4, 5], votersOutgoing: [], learnersNext: [] });
+  net.node(1).campaign();
+  net.pump();
+  t.is(net.node(1).status().role, 'leader');
+  net.isolate(3);
+  net.tick(100); // 3 campaigns alone (no pre-vote): its term climbs far above the leader's
+  const applied = (id: number, voters: number[]): boolean => {
+    const conf = net.node(id).status().conf;
+    return conf.votersOutgoing.length === 0 && voters.every((v) => conf.voters.includes(v)) && conf.voters.length === voters.length;
+  };
+  t.true(net.node(1).proposeConfChange({ changes: [{ type: ConfChangeType.AddVoter, replica: 4 }, { type: ConfChangeType.RemoveReplica, replica: 2 }] }).ok);
+  t.true(waitFor(net, () => applied(1, [1, 3, 4])));
+  net.stop(2);
+  t.true(net.node(1).proposeConfChange({ changes: [{ type: ConfChangeType.AddVoter, replica: 5 }, { type: ConfChangeType.RemoveReplica, replica: 1 }] }).ok);
+  t.true(waitFor(net, () => applied(4, [3, 4, 5]) && net.leader() !== undefined && net.leader()?.id !== 1));
+  net.stop(1);
+  // 3 still believes in voters {1,2,3}, both gone: its campaigns reach nobody, and its term is the highest.
+  t.deepEqual(net.node(3).status().conf.voters, [1, 2, 3]);
+  t.true(net.node(3).status().term > (net.leader()?.node.status().term ?? 0));
+  net.heal();
+  t.true(waitFor(net, () => {
+    const leader = net.leader();
+    return leader !== undefined && leader.node.status().term >= net.node(3).status().term && net.node(3).status().leader === leader.id;
+  }), 'a leader at 3\'s term or above, followed by 3');
+  const leader = net.leader() as Member;
+  t.true(net.propose(leader.id, 'after'));
+  t.true(waitFor(net, () => net.get(3).applied.includes('after')), '3 is caught up');
+  t.deepEqual(net.node(3).status().conf.voters, [3, 4, 5]);
 });
