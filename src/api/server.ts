@@ -2,9 +2,11 @@
 // the cluster CA when given), then limits (in-flight requests, body size), authentication (401;
 // anonymous only on the public paths), then the transport-free pipeline (pipeline.ts). Responses
 // are JSON (or YAML when that is all the client accepts); watches stream newline-delimited JSON
-// and are stopped when the client goes away.
+// and are stopped when the client goes away. Every request is counted once, here (metrics.ts), and
+// /metrics is answered here, after authentication and a non-resource authorization check.
 
 import { createServer, type Server } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +21,7 @@ import { ApiError, errors } from './status.js';
 import { isWatchRequested } from './request-info.js';
 import { startRbacSync, type RbacCacheSink } from './rbac-sync.js';
 import type { JsonObject } from './registry/types.js';
+import { ApiMetrics, METRICS_CONTENT_TYPE, METRICS_PATH, type RequestObservation } from './metrics.js';
 
 export interface ServerLimits {
   /** Largest request body; past it 413 (kube-apiserver: 3 MiB). */
@@ -55,11 +58,14 @@ export interface ApiServerOptions {
   readonly bootstrapObjects?: readonly JsonObject[];
   /** The RBAC authorizer's cache, kept current from the store while the server runs. */
   readonly rbacCache?: RbacCacheSink;
+  /** Where requests and store calls are counted (default: a new ApiMetrics on performance.now). */
+  readonly metrics?: ApiMetrics;
 }
 
 export interface ApiServer {
   readonly url: string;
   readonly handler: ApiHandler;
+  readonly metrics: ApiMetrics;
   close(): Promise<void>;
 }
 
@@ -90,6 +96,15 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<BodyResul
     request.on('error', () => resolve({ kind: 'aborted' }));
     request.on('close', () => resolve(tooLarge ? { kind: 'tooLarge' } : { kind: 'aborted' }));
   });
+}
+
+/** The request target as a URL (undefined when it does not parse). */
+function parseRequestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'https://localhost');
+  } catch {
+    return undefined;
+  }
 }
 
 type OutputFormat = 'json' | 'yaml';
@@ -125,8 +140,9 @@ function send(response: ServerResponse, result: ApiResponse, format: OutputForma
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const metrics = options.metrics ?? new ApiMetrics({ nowMs: () => performance.now() });
   const handler = createApiHandler({
-    store: options.store,
+    store: metrics.instrumentStore(options.store),
     authorizer: options.authorizer,
     ...(options.admission === undefined ? {} : { admission: options.admission }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
@@ -153,7 +169,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       minVersion: 'TLSv1.2',
     },
     (request, response) => {
-      void serve(request, response).catch((error: unknown) => {
+      const url = parseRequestUrl(request.url);
+      const observation = metrics.startRequest(request.method ?? 'GET', url?.pathname ?? '', url?.searchParams ?? new URLSearchParams());
+      response.on('close', () => observation.finish(response.headersSent ? response.statusCode : 0));
+      if (url === undefined) {
+        request.resume();
+        send(response, statusResponse(errors.badRequest('the request URL is not valid')), 'json');
+        return;
+      }
+      void serve(request, response, url, observation).catch((error: unknown) => {
         log?.error({ err: error }, 'unhandled request failure');
         if (!response.headersSent) send(response, statusResponse(errors.internal('unexpected failure')), 'json');
         else response.destroy();
@@ -161,8 +185,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
   );
 
-  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'https://localhost');
+  async function serve(request: IncomingMessage, response: ServerResponse, url: URL, observation: RequestObservation): Promise<void> {
     const method = (request.method ?? 'GET').toUpperCase();
     const format = negotiateOutput(request.headers.accept);
     const isWatch = method === 'GET' && isWatchRequested(url.searchParams);
@@ -216,6 +239,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         }
         user = ANONYMOUS;
       } else user = outcome.user;
+      if (url.pathname === METRICS_PATH) {
+        serveMetrics(request, response, method, user);
+        return;
+      }
       if (format === undefined) {
         fail(errors.notAcceptable(request.headers.accept ?? ''));
         return;
@@ -230,13 +257,30 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         send(response, result, format);
         return;
       }
-      await streamWatch(response, result);
+      await streamWatch(response, result, observation);
     } finally {
       if (!isWatch) release();
     }
   }
 
-  async function streamWatch(response: ServerResponse, result: Extract<ApiResponse, { watch: unknown }>): Promise<void> {
+  /** /metrics: any Accept (scrapers send text/plain), non-resource RBAC (`get` on "/metrics"). */
+  function serveMetrics(request: IncomingMessage, response: ServerResponse, method: string, user: UserInfo): void {
+    const verb = method.toLowerCase();
+    const decision = options.authorizer.authorize({ kind: 'nonResource', user, verb, path: METRICS_PATH });
+    request.resume();
+    if (!decision.allowed) {
+      const reason = decision.reason === '' ? '' : `: ${decision.reason}`;
+      send(response, statusResponse(errors.forbidden(`forbidden: User "${user.name}" cannot ${verb} path "${METRICS_PATH}"${reason}`)), 'json');
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      send(response, statusResponse(errors.methodNotAllowed()), 'json');
+      return;
+    }
+    send(response, { status: 200, headers: { 'content-type': METRICS_CONTENT_TYPE }, text: metrics.render() }, 'json');
+  }
+
+  async function streamWatch(response: ServerResponse, result: Extract<ApiResponse, { watch: unknown }>, observation: RequestObservation): Promise<void> {
     let ended = false;
     const end = (): void => {
       if (ended) return;
@@ -261,6 +305,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         event: (event) => {
           if (ended) return;
           startHeaders();
+          observation.watchEvent();
           response.write(`${JSON.stringify(event)}\n`);
           if (response.writableLength > MAX_WATCH_BUFFER_BYTES) {
             log?.warn({ bufferedBytes: response.writableLength }, 'watch client too slow, closing its stream');
@@ -299,6 +344,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     url: `https://${host}:${address.port}`,
     handler,
+    metrics,
     close: () =>
       new Promise<void>((resolve) => {
         rbacSync?.stop();

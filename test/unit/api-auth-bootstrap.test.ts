@@ -38,8 +38,8 @@ test('the policy is accepted by the API (defaulting and validation) and the RBAC
   const policy = bootstrapPolicy();
   t.is(cache.clusterRoles.size, policy.filter((object) => object['kind'] === 'ClusterRole').length);
   t.is(cache.clusterRoleBindings.size, policy.filter((object) => object['kind'] === 'ClusterRoleBinding').length);
-  t.is(cache.roles.get('kube-system')?.size, 2);
-  t.is(cache.roleBindings.get('kube-system')?.size, 2);
+  t.is(cache.roles.get('kube-system')?.size, 3);
+  t.is(cache.roleBindings.get('kube-system')?.size, 3);
 });
 
 const cases: ReadonlyArray<readonly [string, RequestAttributes, boolean]> = [
@@ -69,6 +69,8 @@ const cases: ReadonlyArray<readonly [string, RequestAttributes, boolean]> = [
   ['scheduler may not read secrets', resource(scheduler, 'get', '', 'secrets', { namespace: 'default', name: 's' }), false],
   ['scheduler takes its own leader lease', resource(scheduler, 'update', 'coordination.k8s.io', 'leases', { namespace: 'kube-system', name: 'kube-scheduler' }), true],
   ['scheduler may not take the controller manager lease', resource(scheduler, 'update', 'coordination.k8s.io', 'leases', { namespace: 'kube-system', name: 'kube-controller-manager' }), false],
+  ['scheduler renews a shard lease', resource(scheduler, 'patch', 'coordination.k8s.io', 'leases', { namespace: 'kube-system', name: 'default-scheduler-shard-1' }), true],
+  ['scheduler lists the shard leases', resource(scheduler, 'list', 'coordination.k8s.io', 'leases', { namespace: 'kube-system' }), true],
   ['controller manager creates replicasets', resource(controllerManager, 'create', 'apps', 'replicasets', { namespace: 'default' }), true],
   ['controller manager creates pods', resource(controllerManager, 'create', '', 'pods', { namespace: 'default' }), true],
   ['controller manager updates deployment status', resource(controllerManager, 'update', 'apps', 'deployments', { namespace: 'default', name: 'd', subresource: 'status' }), true],

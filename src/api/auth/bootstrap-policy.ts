@@ -2,7 +2,8 @@
 // (startApiServer's `bootstrapObjects`), modelled on Kubernetes' defaults: cluster-admin for
 // system:masters; the user-facing admin / edit / view roles (bound by nobody, for people to bind);
 // system:discovery and system:basic-user for every authenticated user and
-// system:public-info-viewer for everyone, so that discovery and `kubectl auth can-i` work; and one
+// system:public-info-viewer for everyone, so that discovery and `kubectl auth can-i` work;
+// system:monitoring (/metrics and health) for the group of that name; and one
 // least-privilege role per component (controller manager, scheduler, node agents), each bound to
 // the identity its client certificate carries (pki.ts). Node agents are further held to their own
 // Node, Lease and pods by node-restriction.ts.
@@ -76,6 +77,9 @@ const group = (name: string): SubjectSpec => ({ kind: 'Group', name });
 /** Paths every authenticated user may read: discovery, health, version (Kubernetes' system:discovery). */
 const DISCOVERY_URLS = ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'];
 const PUBLIC_INFO_URLS = ['/healthz', '/livez', '/readyz', '/version', '/version/'];
+/** What a metrics scraper reads (Kubernetes' system:monitoring, bound to the group of that name). */
+const MONITORING_URLS = ['/healthz', '/livez', '/readyz', '/metrics'];
+export const MONITORING_GROUP = 'system:monitoring';
 
 // What the namespaced user-facing roles cover, by what they may do with it.
 const WORKLOADS = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets'];
@@ -167,6 +171,13 @@ const NODE_RULES: readonly Rule[] = [
   rule(['create', 'update', 'patch'], ['events.k8s.io'], ['events']),
 ];
 
+/**
+ * The Leases of the default scheduler's shards, `default-scheduler-shard-<i>` (scheduler/shard-leases.ts),
+ * for every shard count the cluster config allows (scheduler.shards is 1 to 64).
+ */
+const SCHEDULER_SHARDS_MAX = 64;
+const SCHEDULER_SHARD_LEASES = Array.from({ length: SCHEDULER_SHARDS_MAX }, (_, index) => `default-scheduler-shard-${index}`);
+
 /** Leader election of the controller manager and the scheduler: create the Lease, then only their own one. */
 function leaderLockingRole(component: string): JsonObject {
   return role('kube-system', `system::leader-locking-${component}`, [rule(['create'], ['coordination.k8s.io'], ['leases']), rule(['get', 'update', 'patch'], ['coordination.k8s.io'], ['leases'], [component])]);
@@ -186,6 +197,8 @@ export function bootstrapPolicy(): JsonObject[] {
     clusterRoleBinding('system:basic-user', 'system:basic-user', [group(AUTHENTICATED)]),
     clusterRole('system:public-info-viewer', [{ verbs: ['get'], nonResourceURLs: PUBLIC_INFO_URLS }]),
     clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', [group(AUTHENTICATED), group(UNAUTHENTICATED)]),
+    clusterRole('system:monitoring', [{ verbs: ['get'], nonResourceURLs: MONITORING_URLS }]),
+    clusterRoleBinding('system:monitoring', 'system:monitoring', [group(MONITORING_GROUP)]),
     clusterRole('system:kube-controller-manager', CONTROLLER_MANAGER_RULES),
     clusterRoleBinding('system:kube-controller-manager', 'system:kube-controller-manager', [user('system:kube-controller-manager')]),
     clusterRole('system:kube-scheduler', SCHEDULER_RULES),
@@ -196,5 +209,11 @@ export function bootstrapPolicy(): JsonObject[] {
     roleBinding('kube-system', 'system::leader-locking-kube-controller-manager', 'system::leader-locking-kube-controller-manager', [user('system:kube-controller-manager')]),
     leaderLockingRole('kube-scheduler'),
     roleBinding('kube-system', 'system::leader-locking-kube-scheduler', 'system::leader-locking-kube-scheduler', [user('system:kube-scheduler')]),
+    // Scheduler shards renew their own Leases and read the others' (scheduler/shard-leases.ts).
+    role('kube-system', 'system::kube-scheduler-shard-leases', [
+      rule(['list', 'watch'], ['coordination.k8s.io'], ['leases']),
+      rule(['get', 'update', 'patch'], ['coordination.k8s.io'], ['leases'], SCHEDULER_SHARD_LEASES),
+    ]),
+    roleBinding('kube-system', 'system::kube-scheduler-shard-leases', 'system::kube-scheduler-shard-leases', [user('system:kube-scheduler')]),
   ];
 }
