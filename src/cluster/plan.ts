@@ -1,7 +1,9 @@
 // Turns a cluster config into the ordered list of OS processes the launcher starts.
 // Store replicas come first (everything else needs the store), then API servers, then the
-// components that talk to them. A component whose implementation has not landed yet is listed in
-// `missing`, so `kplane up` can say plainly what it did not start.
+// components that talk to them (controller managers, the scheduler, node agents: each connects to an
+// API server's actor-transport face with its own cluster-CA certificate). A component whose
+// implementation has not landed yet is listed in `missing`, so `kplane up` can say plainly what it
+// did not start (today: none).
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { ClusterConfig } from './config.js';
@@ -97,12 +99,68 @@ function apiServerProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
   });
 }
 
+/** The actor node id of API server `index` (0-based): where components connect. */
+export function apiServerActorNode(config: ClusterConfig, index = 0): string {
+  return `apiserver-${index + 1}@${config.apiServer.host}:${config.apiServer.actorPort + index}`;
+}
+
+/** The simulated node names of simulated-node process `processIndex` (1-based): sim-<p>-1 … sim-<p>-<n>. */
+export function simulatedNodeNames(config: ClusterConfig, processIndex: number): string[] {
+  return Array.from({ length: config.nodes.nodesPerProcess }, (_, index) => `sim-${processIndex}-${index + 1}`);
+}
+
+/**
+ * The cluster's components after the API servers: controller managers, the scheduler (all shards in one
+ * process), simulated-node processes and process nodes. Component k connects to API server k mod count,
+ * spreading them when there are several.
+ */
+function componentProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec[] {
+  let next = 0;
+  const common = (name: string): string[] => {
+    dir.processDir(name);
+    const apiServer = apiServerActorNode(config, next++ % config.apiServer.count);
+    return ['--dir', dir.root, '--name', name, '--api-server', apiServer, '--log-level', config.logLevel];
+  };
+  const capacity = ['--cpu', config.nodes.capacity.cpu, '--memory', config.nodes.capacity.memory, '--pods', String(config.nodes.capacity.pods)];
+  const processes: ProcessSpec[] = [];
+  for (let index = 1; index <= config.controllerManager.count; index++) {
+    const name = `controller-manager-${index}`;
+    processes.push({ name, role: 'controller-manager', entry: entryPoint('controllers/main.js'), args: common(name), env: {}, ports: {} });
+  }
+  processes.push({
+    name: 'scheduler',
+    role: 'scheduler',
+    entry: entryPoint('scheduler/main.js'),
+    args: [...common('scheduler'), '--shards', String(config.scheduler.shards), '--profile', JSON.stringify(config.scheduler.profile)],
+    env: {},
+    ports: {},
+  });
+  for (let index = 1; index <= config.nodes.simulatedProcesses; index++) {
+    const name = `sim-nodes-${index}`;
+    processes.push({
+      name,
+      role: 'node-agent',
+      entry: entryPoint('node-agent/main.js'),
+      args: [...common(name), '--mode', 'simulated', '--nodes', simulatedNodeNames(config, index).join(','), ...capacity],
+      env: {},
+      ports: {},
+    });
+  }
+  for (let index = 1; index <= config.nodes.processNodes; index++) {
+    const name = `node-${index}`;
+    processes.push({
+      name,
+      role: 'node-agent',
+      entry: entryPoint('node-agent/main.js'),
+      args: [...common(name), '--mode', 'process', '--nodes', name, '--data-dir', join(dir.processDir(name), 'data'), ...capacity],
+      env: {},
+      ports: {},
+    });
+  }
+  return processes;
+}
+
 export function planCluster(config: ClusterConfig, dir: ClusterDir): ClusterPlan {
-  const processes: ProcessSpec[] = [...storeProcesses(config, dir), ...apiServerProcesses(config, dir)];
-  const missing: string[] = [
-    `controller-manager: ${config.controllerManager.count} (issue 8)`,
-    `scheduler: ${config.scheduler.shards} shards (issue 9)`,
-    `node agents: ${config.nodes.simulatedProcesses} simulated x ${config.nodes.nodesPerProcess} nodes, ${config.nodes.processNodes} process nodes (issue 9)`,
-  ];
-  return { processes, missing };
+  const processes: ProcessSpec[] = [...storeProcesses(config, dir), ...apiServerProcesses(config, dir), ...componentProcesses(config, dir)];
+  return { processes, missing: [] };
 }

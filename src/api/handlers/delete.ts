@@ -15,6 +15,17 @@ export interface DeleteOptions {
   readonly uid?: string;
   readonly resourceVersion?: string;
   readonly dryRun: boolean;
+  /** Foreground adds the `foregroundDeletion` finalizer, Orphan the `orphan` one; the garbage collector does the rest. */
+  readonly propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+}
+
+const PROPAGATION_POLICIES = ['Orphan', 'Background', 'Foreground'] as const;
+
+function propagationPolicyOf(value: unknown): DeleteOptions['propagationPolicy'] {
+  if (value === undefined || value === null || value === '') return undefined;
+  const policy = PROPAGATION_POLICIES.find((candidate) => candidate === value);
+  if (policy === undefined) throw errors.badRequest(`propagationPolicy must be one of ${PROPAGATION_POLICIES.join(', ')}`);
+  return policy;
 }
 
 export function deleteOptionsOf(request: ApiRequest): DeleteOptions {
@@ -22,6 +33,7 @@ export function deleteOptionsOf(request: ApiRequest): DeleteOptions {
   let gracePeriodSeconds = nonNegativeInteger(request.query, 'gracePeriodSeconds');
   let uid: string | undefined;
   let resourceVersion: string | undefined;
+  let propagationPolicy = propagationPolicyOf(request.query.get('propagationPolicy') ?? undefined);
   if (request.body !== undefined && request.body.length > 0) {
     const body = decodeObject(request.body, request.headers['content-type']);
     if (body['kind'] !== undefined && body['kind'] !== 'DeleteOptions') throw errors.badRequest(`the kind in the data (${String(body['kind'])}) does not match the expected kind (DeleteOptions)`);
@@ -35,6 +47,7 @@ export function deleteOptionsOf(request: ApiRequest): DeleteOptions {
       uid = stringOrUndefined(preconditions['uid']);
       resourceVersion = stringOrUndefined(preconditions['resourceVersion']);
     }
+    propagationPolicy = propagationPolicyOf(body['propagationPolicy']) ?? propagationPolicy;
     const bodyDryRun = body['dryRun'];
     if (Array.isArray(bodyDryRun) && bodyDryRun.length > 0) {
       if (bodyDryRun.some((value) => value !== 'All')) throw errors.badRequest('Invalid dry run value; supported values: "All"');
@@ -46,6 +59,7 @@ export function deleteOptionsOf(request: ApiRequest): DeleteOptions {
     ...(gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds }),
     ...(uid === undefined ? {} : { uid }),
     ...(resourceVersion === undefined ? {} : { resourceVersion }),
+    ...(propagationPolicy === undefined ? {} : { propagationPolicy }),
   };
 }
 
@@ -72,7 +86,9 @@ export async function deleteOne(context: HandlerContext, target: ResourceTarget,
     const finalizers = Array.isArray(metadata['finalizers']) ? metadata['finalizers'] : [];
     const isNamespace = definition.plural === 'namespaces' && definition.group === '';
     const grace = gracePeriodFor(definition, object, options);
-    const graceful = isNamespace || finalizers.length > 0 || grace > 0;
+    const cascadeFinalizer = isNamespace ? undefined : options.propagationPolicy === 'Foreground' ? 'foregroundDeletion' : options.propagationPolicy === 'Orphan' ? 'orphan' : undefined;
+    const addsFinalizer = cascadeFinalizer !== undefined && !finalizers.includes(cascadeFinalizer);
+    const graceful = isNamespace || finalizers.length > 0 || grace > 0 || addsFinalizer;
     if (!graceful) {
       if (!options.dryRun) {
         try {
@@ -85,7 +101,7 @@ export async function deleteOne(context: HandlerContext, target: ResourceTarget,
       if (definition.gracefulDelete === true) return json(200, object);
       return json(200, successStatus({ name, group: definition.group, kind: definition.plural }));
     }
-    if (metadata['deletionTimestamp'] !== undefined && !(grace < Number(metadata['deletionGracePeriodSeconds'] ?? 0))) {
+    if (metadata['deletionTimestamp'] !== undefined && !addsFinalizer && !(grace < Number(metadata['deletionGracePeriodSeconds'] ?? 0))) {
       return json(202, object); // already being deleted; nothing shortens it
     }
     const result = await context.objects.update(
@@ -94,6 +110,12 @@ export async function deleteOne(context: HandlerContext, target: ResourceTarget,
       name,
       (current) => {
         const currentMetadata = metadataOf(current);
+        if (cascadeFinalizer !== undefined) {
+          const opposite = cascadeFinalizer === 'orphan' ? 'foregroundDeletion' : 'orphan';
+          const present = Array.isArray(currentMetadata['finalizers']) ? (currentMetadata['finalizers'] as unknown[]) : [];
+          currentMetadata['finalizers'] = [...present.filter((name) => name !== opposite && name !== cascadeFinalizer), cascadeFinalizer];
+        }
+        if (currentMetadata['deletionTimestamp'] !== undefined && grace >= Number(currentMetadata['deletionGracePeriodSeconds'] ?? 0)) return current;
         currentMetadata['deletionTimestamp'] = context.objects.timestamp();
         if (grace > 0) currentMetadata['deletionTimestamp'] = formatAfter(context, grace);
         currentMetadata['deletionGracePeriodSeconds'] = grace;
