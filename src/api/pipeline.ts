@@ -21,6 +21,7 @@ import { ApiError, errors } from './status.js';
 import { isObject, type JsonObject } from './registry/types.js';
 import { validateObject } from './handlers/validate.js';
 import { toTable } from './tables.js';
+import { openApiResponse } from './openapi.js';
 
 /** Paths anyone may read, even without credentials (Kubernetes' system:public-info-viewer). */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -117,6 +118,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
           return { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, text: `store not ready: ${error instanceof Error ? error.message : String(error)}` };
         }
       }
+      const openApi = request.method === 'GET' ? openApiResponse(registry, info.path, request.query) : undefined;
+      if (openApi !== undefined) return openApi;
       const found = discoveryResponse(registry, info.path, request.headers['accept'], context.serverAddress);
       if (found === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       return found;

@@ -2,7 +2,8 @@
 // the subresources status, scale, binding (pods), finalize (namespaces), plus the create-only
 // selfsubjectaccessreviews. The order inside a write is Kubernetes': decode → check kind → prepare
 // (managed metadata, status vs spec) → default → validate → admit (namespace lifecycle, plugins) →
-// store. Every failure is an ApiError; the pipeline turns it into a Status.
+// store. fieldValidation is applied to decoded bodies; managedFields are kept by src/api/apply/.
+// Every failure is an ApiError; the pipeline turns it into a Status.
 
 import { randomInt } from 'node:crypto';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pure-deps.js';
@@ -18,7 +19,23 @@ import { toScale, applyScale } from './scale.js';
 import { bind } from './binding.js';
 import { remove, removeCollection } from './delete.js';
 import { createReview } from './access-review.js';
-import { type ResourceTarget, json, qualified, dryRunOf, buildFilter, nonNegativeInteger, checkKind, runAdmission, stringOrUndefined } from './common.js';
+import {
+  type ResourceTarget,
+  json,
+  jsonWithWarnings,
+  qualified,
+  dryRunOf,
+  buildFilter,
+  nonNegativeInteger,
+  checkKind,
+  runAdmission,
+  stringOrUndefined,
+  fieldValidationOf,
+  checkUnknownFields,
+  fieldManagerOf,
+  forceOf,
+} from './common.js';
+import { applyConfiguration, recordUpdate } from '../apply/managed-fields.js';
 
 /** Metadata the server owns: kept from the stored object on every update. */
 const MANAGED_METADATA = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const;
@@ -197,15 +214,22 @@ async function admitNamespace(context: HandlerContext, definition: ResourceDefin
 
 async function create(context: HandlerContext, request: ApiRequest, target: ResourceTarget): Promise<ApiResponse> {
   const { definition } = target;
-  const dryRun = dryRunOf(request.query);
   const object = decodeObject(request.body, request.headers['content-type']);
   checkKind(definition, object);
+  const warnings = checkUnknownFields(definition, object, fieldValidationOf(request.query), { decoding: true });
+  if (target.name !== undefined) throw errors.methodNotAllowed();
+  return createObject(context, request, target, object, warnings);
+}
+
+/** The create pipeline after decoding: POST bodies, and server-side apply of an absent object. */
+async function createObject(context: HandlerContext, request: ApiRequest, target: ResourceTarget, object: JsonObject, warnings: readonly string[]): Promise<ApiResponse> {
+  const { definition } = target;
+  const dryRun = dryRunOf(request.query);
   const metadata = metadataOf(object);
   if ((metadata['name'] === undefined || metadata['name'] === '') && typeof metadata['generateName'] === 'string' && metadata['generateName'] !== '') {
     metadata['name'] = `${metadata['generateName']}${generateSuffix()}`;
   }
   checkNamespace(definition, object, target.namespace);
-  if (target.name !== undefined) throw errors.methodNotAllowed();
   // A create may not set status through the main resource, except for nodes (kubelets register with it).
   if (definition.hasStatusSubresource && definition.plural !== 'nodes') delete object['status'];
   definition.defaults?.(object);
@@ -213,19 +237,28 @@ async function create(context: HandlerContext, request: ApiRequest, target: Reso
   await admitNamespace(context, definition, target.namespace, String(metadata['name'] ?? ''));
   runAdmission(context, target, { newObject: object });
   const created = await context.objects.create(definition, target.namespace, object, { dryRun });
-  return json(201, created);
+  return jsonWithWarnings(201, created, warnings);
 }
 
-/** The update pipeline shared by PUT and PATCH on the resource and its status/scale/finalize subresources. */
+/**
+ * The update pipeline shared by PUT and PATCH (json, merge, strategic, and server-side apply, which
+ * creates an absent object) on the resource and its status/scale/finalize subresources.
+ */
 async function update(context: HandlerContext, request: ApiRequest, target: ResourceTarget): Promise<ApiResponse> {
   const { definition, subresource } = target;
   const name = target.name ?? '';
   const namespace = definition.namespaced ? target.namespace : undefined;
   const dryRun = dryRunOf(request.query);
+  const fieldValidation = fieldValidationOf(request.query);
+  let warnings: string[] = [];
   const isPatch = target.verb === 'patch';
   const patchKind = isPatch ? patchType(request.headers['content-type']) : undefined;
-  if (patchKind === 'apply') throw errors.unsupportedMediaType('application/apply-patch+yaml (server-side apply is not supported yet)');
-  const patchBody = isPatch ? decodeValue(request.body, 'json') : undefined;
+  const isApply = patchKind === 'apply';
+  if (isApply && subresource !== undefined) throw errors.unsupportedMediaType(`application/apply-patch+yaml on the ${subresource} subresource (server-side apply is served on the main resource only)`);
+  const manager = fieldManagerOf(request, isApply);
+  const force = forceOf(request.query, isApply);
+  const patchBody = isPatch ? decodeValue(request.body, isApply ? 'yaml' : 'json') : undefined;
+  if (isApply && !isObject(patchBody)) throw errors.badRequest('an apply patch must be a YAML or JSON object');
   const putBody = isPatch ? undefined : decodeObject(request.body, request.headers['content-type']);
   const isScale = subresource === 'scale';
   const expectedResourceVersion = putBody !== undefined ? stringOrUndefined(metadataOf(putBody)['resourceVersion']) : undefined;
@@ -240,6 +273,11 @@ async function update(context: HandlerContext, request: ApiRequest, target: Reso
         if (!isObject(patchBody)) throw errors.badRequest('a merge patch must be a JSON object');
         patched = applyMergePatch(current, patchBody);
         break;
+      case 'apply':
+        if (!isObject(patchBody)) throw errors.badRequest('an apply patch must be a YAML or JSON object');
+        checkKind(definition, patchBody);
+        patched = applyConfiguration({ definition, live: current, applied: patchBody, manager, force, nowMs: context.clock.now() });
+        break;
       default:
         if (!isObject(patchBody)) throw errors.badRequest('a strategic merge patch must be a JSON object');
         patched = applyStrategicMergePatch(current, patchBody);
@@ -248,65 +286,93 @@ async function update(context: HandlerContext, request: ApiRequest, target: Reso
     return patched;
   };
 
-  const result = await context.objects.update(
-    definition,
-    namespace,
-    name,
-    (current) => {
-      const currentMetadata = metadataOf(current);
-      const currentVersion = String(currentMetadata['resourceVersion']);
-      // The client's view of the object (or of its Scale): the PUT body, or the patch applied to the current state.
-      let incoming: JsonObject;
-      if (putBody !== undefined) incoming = structuredClone(putBody);
-      else {
-        incoming = applyPatch(isScale ? toScale(definition, current) : structuredClone(current));
-        const patchedVersion = stringOrUndefined(metadataOf(incoming)['resourceVersion']);
-        if (patchedVersion !== undefined && patchedVersion !== currentVersion) throw errors.conflict(qualified(definition), name);
-      }
-      if (isScale) return applyScale(current, incoming, name);
-      checkKind(definition, incoming);
-      const incomingMetadata = metadataOf(incoming);
-      if (incomingMetadata['name'] !== undefined && incomingMetadata['name'] !== name) {
-        throw errors.badRequest(`the name of the object (${String(incomingMetadata['name'])}) does not match the name on the URL (${name})`);
-      }
-      incomingMetadata['name'] = name;
-      checkNamespace(definition, incoming, namespace);
-      let next: JsonObject;
-      if (subresource === 'status') {
-        next = structuredClone(current);
-        next['status'] = incoming['status'];
-        const labels = incomingMetadata['labels'];
-        const annotations = incomingMetadata['annotations'];
-        if (labels !== undefined) metadataOf(next)['labels'] = labels;
-        if (annotations !== undefined) metadataOf(next)['annotations'] = annotations;
-      } else if (subresource === 'finalize') {
-        next = structuredClone(current);
-        const spec = isObject(incoming['spec']) ? incoming['spec'] : {};
-        next['spec'] = { ...(isObject(next['spec']) ? next['spec'] : {}), finalizers: Array.isArray(spec['finalizers']) ? spec['finalizers'] : [] };
-      } else {
-        next = incoming;
-        if (definition.hasStatusSubresource) {
-          if (current['status'] === undefined) delete next['status'];
-          else next['status'] = current['status'];
+  const store = (): ReturnType<typeof context.objects.update> =>
+    context.objects.update(
+      definition,
+      namespace,
+      name,
+      (current) => {
+        const currentMetadata = metadataOf(current);
+        const currentVersion = String(currentMetadata['resourceVersion']);
+        // The client's view of the object (or of its Scale): the PUT body, or the patch applied to the current state.
+        let incoming: JsonObject;
+        if (putBody !== undefined) incoming = structuredClone(putBody);
+        else {
+          incoming = applyPatch(isScale ? toScale(definition, current) : structuredClone(current));
+          const patchedVersion = stringOrUndefined(metadataOf(incoming)['resourceVersion']);
+          if (patchedVersion !== undefined && patchedVersion !== currentVersion) throw errors.conflict(qualified(definition), name);
         }
-      }
-      const nextMetadata = metadataOf(next);
-      for (const field of MANAGED_METADATA) {
-        if (currentMetadata[field] === undefined) delete nextMetadata[field];
-        else nextMetadata[field] = currentMetadata[field];
-      }
-      nextMetadata['resourceVersion'] = currentVersion;
-      definition.defaults?.(next);
-      if (JSON.stringify(next['spec'] ?? null) !== JSON.stringify(current['spec'] ?? null)) {
-        nextMetadata['generation'] = (typeof currentMetadata['generation'] === 'number' ? currentMetadata['generation'] : 0) + 1;
-      }
-      validateObject(definition, next, current);
-      runAdmission(context, target, { oldObject: current, newObject: next });
-      return next;
-    },
-    { dryRun, ...(expectedResourceVersion === undefined ? {} : { expectedResourceVersion }) },
-  );
+        if (isScale) {
+          const scaled = applyScale(current, incoming, name);
+          recordUpdate({ definition, old: current, next: scaled, manager, subresource, apiVersion: apiVersionOf(definition), nowMs: context.clock.now() });
+          return scaled;
+        }
+        checkKind(definition, incoming);
+        warnings = checkUnknownFields(definition, isApply && isObject(patchBody) ? patchBody : incoming, fieldValidation, isApply ? {} : { previous: current, decoding: !isPatch });
+        const incomingMetadata = metadataOf(incoming);
+        if (incomingMetadata['name'] !== undefined && incomingMetadata['name'] !== name) {
+          throw errors.badRequest(`the name of the object (${String(incomingMetadata['name'])}) does not match the name on the URL (${name})`);
+        }
+        incomingMetadata['name'] = name;
+        checkNamespace(definition, incoming, namespace);
+        let next: JsonObject;
+        if (subresource === 'status') {
+          next = structuredClone(current);
+          next['status'] = incoming['status'];
+          const labels = incomingMetadata['labels'];
+          const annotations = incomingMetadata['annotations'];
+          if (labels !== undefined) metadataOf(next)['labels'] = labels;
+          if (annotations !== undefined) metadataOf(next)['annotations'] = annotations;
+        } else if (subresource === 'finalize') {
+          next = structuredClone(current);
+          const spec = isObject(incoming['spec']) ? incoming['spec'] : {};
+          next['spec'] = { ...(isObject(next['spec']) ? next['spec'] : {}), finalizers: Array.isArray(spec['finalizers']) ? spec['finalizers'] : [] };
+        } else {
+          next = incoming;
+          if (definition.hasStatusSubresource) {
+            if (current['status'] === undefined) delete next['status'];
+            else next['status'] = current['status'];
+          }
+        }
+        const nextMetadata = metadataOf(next);
+        for (const field of MANAGED_METADATA) {
+          if (currentMetadata[field] === undefined) delete nextMetadata[field];
+          else nextMetadata[field] = currentMetadata[field];
+        }
+        nextMetadata['resourceVersion'] = currentVersion;
+        definition.defaults?.(next);
+        if (!isApply) {
+          // Ordinary writes keep the stored managedFields unless they send their own, then record the change.
+          if (nextMetadata['managedFields'] === undefined && currentMetadata['managedFields'] !== undefined) nextMetadata['managedFields'] = currentMetadata['managedFields'];
+          recordUpdate({ definition, old: current, next, manager, subresource, apiVersion: apiVersionOf(definition), nowMs: context.clock.now() });
+        }
+        if (JSON.stringify(next['spec'] ?? null) !== JSON.stringify(current['spec'] ?? null)) {
+          nextMetadata['generation'] = (typeof currentMetadata['generation'] === 'number' ? currentMetadata['generation'] : 0) + 1;
+        }
+        validateObject(definition, next, current);
+        runAdmission(context, target, { oldObject: current, newObject: next });
+        return next;
+      },
+      { dryRun, ...(expectedResourceVersion === undefined ? {} : { expectedResourceVersion }) },
+    );
+  let result: Awaited<ReturnType<typeof store>>;
+  try {
+    result = await store();
+  } catch (error) {
+    // Server-side apply creates the object when it is absent.
+    if (!(isApply && isObject(patchBody) && error instanceof ApiError && error.code === 'NotFound')) throw error;
+    const applied = structuredClone(patchBody);
+    checkKind(definition, applied);
+    warnings = checkUnknownFields(definition, applied, fieldValidation);
+    const appliedMetadata = metadataOf(applied);
+    if (appliedMetadata['name'] !== undefined && appliedMetadata['name'] !== name) {
+      throw errors.badRequest(`the name of the object (${String(appliedMetadata['name'])}) does not match the name on the URL (${name})`);
+    }
+    appliedMetadata['name'] = name;
+    const object = applyConfiguration({ definition, live: undefined, applied, manager, force, nowMs: context.clock.now() });
+    return createObject(context, request, target, object, warnings);
+  }
   if (isScale) return json(200, toScale(definition, result.object));
-  return json(200, result.object);
+  return jsonWithWarnings(200, result.object, warnings);
 }
 

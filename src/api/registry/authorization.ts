@@ -1,6 +1,7 @@
 // authorization.k8s.io/v1 selfsubjectaccessreviews: create-only, never stored. The handler answers
 // with the review's status filled in by the authorizer (kubectl auth can-i).
 
+import { typeAndObjectMeta } from './meta.js';
 import type { ResourceDefinition } from './types.js';
 
 export const selfsubjectaccessreviews: ResourceDefinition = {
@@ -19,9 +20,7 @@ export const selfsubjectaccessreviews: ResourceDefinition = {
     type: 'object',
     required: ['spec'],
     properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object', additionalProperties: { type: 'any' } },
+      ...typeAndObjectMeta,
       spec: {
         type: 'object',
         properties: {
@@ -35,11 +34,14 @@ export const selfsubjectaccessreviews: ResourceDefinition = {
               resource: { type: 'string' },
               subresource: { type: 'string' },
               name: { type: 'string' },
+              fieldSelector: { type: 'any' },
+              labelSelector: { type: 'any' },
             },
           },
           nonResourceAttributes: { type: 'object', properties: { path: { type: 'string' }, verb: { type: 'string' } } },
         },
       },
+      status: { type: 'object', additionalProperties: { type: 'any' } },
     },
   },
   hasStatusSubresource: false,

@@ -2,6 +2,7 @@
 // kube-apiserver shares storage between core and events.k8s.io events; we do not convert between
 // the two shapes yet, so each group sees the events written through it.
 
+import { typeAndObjectMeta } from './meta.js';
 import { causes } from '../status.js';
 import { READ_WRITE_VERBS, type ResourceDefinition } from './types.js';
 
@@ -20,9 +21,7 @@ export const eventsV1: ResourceDefinition = {
   schema: {
     type: 'object',
     properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object', additionalProperties: { type: 'any' } },
+      ...typeAndObjectMeta,
       eventTime: { type: 'any' },
       regarding: { type: 'object', additionalProperties: { type: 'any' } },
       related: { type: 'object', additionalProperties: { type: 'any' } },
@@ -32,6 +31,11 @@ export const eventsV1: ResourceDefinition = {
       action: { type: 'string' },
       reportingController: { type: 'string' },
       reportingInstance: { type: 'string' },
+      series: { type: 'object', additionalProperties: { type: 'any' } },
+      deprecatedSource: { type: 'object', additionalProperties: { type: 'any' } },
+      deprecatedFirstTimestamp: { type: 'any' },
+      deprecatedLastTimestamp: { type: 'any' },
+      deprecatedCount: { type: 'integer' },
     },
   },
   hasStatusSubresource: false,

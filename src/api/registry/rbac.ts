@@ -2,30 +2,65 @@
 // contain ':' (system:node), so they are checked as path segments rather than DNS names.
 
 import { causes, type StatusCause } from '../status.js';
+import { typeAndObjectMeta } from './meta.js';
 import { READ_WRITE_VERBS, isObject, objectsOf, type FieldSchema, type JsonObject, type ResourceDefinition } from './types.js';
 
 const str: FieldSchema = { type: 'string' };
-const strings: FieldSchema = { type: 'array', items: str };
-const anyObject: FieldSchema = { type: 'object', additionalProperties: { type: 'any' } };
+
+const strings = (description: string): FieldSchema => ({ type: 'array', items: str, description });
 
 const ruleSchema: FieldSchema = {
   type: 'object',
+  typeName: 'io.k8s.api.rbac.v1.PolicyRule',
+  description: 'PolicyRule holds information that describes a policy rule, but does not contain information about who the rule applies to or which namespace the rule applies to.',
   required: ['verbs'],
-  properties: { verbs: strings, apiGroups: strings, resources: strings, resourceNames: strings, nonResourceURLs: strings },
+  properties: {
+    verbs: strings("Verbs is a list of Verbs that apply to ALL the ResourceKinds contained in this rule. '*' represents all verbs."),
+    apiGroups: strings('APIGroups is the name of the APIGroup that contains the resources. "" represents the core API group and "*" represents all API groups.'),
+    resources: strings("Resources is a list of resources this rule applies to. '*' represents all resources."),
+    resourceNames: strings('ResourceNames is an optional white list of names that the rule applies to. An empty set means that everything is allowed.'),
+    nonResourceURLs: strings('NonResourceURLs is a set of partial urls that a user should have access to. *s are allowed, but only as the full, final step in the path.'),
+  },
 };
 const roleSchema: FieldSchema = {
   type: 'object',
-  properties: { apiVersion: str, kind: str, metadata: anyObject, rules: { type: 'array', items: ruleSchema }, aggregationRule: anyObject },
+  properties: {
+    ...typeAndObjectMeta,
+    rules: { type: 'array', items: ruleSchema, description: 'Rules holds all the PolicyRules for this role.' },
+    aggregationRule: { type: 'object', additionalProperties: { type: 'any' }, description: 'AggregationRule is an optional field that describes how to build the Rules for this ClusterRole.' },
+  },
 };
 const bindingSchema: FieldSchema = {
   type: 'object',
   required: ['roleRef'],
   properties: {
-    apiVersion: str,
-    kind: str,
-    metadata: anyObject,
-    roleRef: { type: 'object', required: ['apiGroup', 'kind', 'name'], properties: { apiGroup: str, kind: str, name: str } },
-    subjects: { type: 'array', items: { type: 'object', required: ['kind', 'name'], properties: { kind: str, name: str, namespace: str, apiGroup: str } } },
+    ...typeAndObjectMeta,
+    roleRef: {
+      type: 'object',
+      typeName: 'io.k8s.api.rbac.v1.RoleRef',
+      description: 'RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. This field is immutable.',
+      required: ['apiGroup', 'kind', 'name'],
+      properties: {
+        apiGroup: { type: 'string', description: 'APIGroup is the group for the resource being referenced.' },
+        kind: { type: 'string', description: 'Kind is the type of resource being referenced.' },
+        name: { type: 'string', description: 'Name is the name of resource being referenced.' },
+      },
+    },
+    subjects: {
+      type: 'array',
+      description: 'Subjects holds references to the objects the role applies to.',
+      items: {
+        type: 'object',
+        typeName: 'io.k8s.api.rbac.v1.Subject',
+        required: ['kind', 'name'],
+        properties: {
+          kind: { type: 'string', description: 'Kind of object being referenced. Values defined by this API group are "User", "Group", and "ServiceAccount".' },
+          name: { type: 'string', description: 'Name of the object being referenced.' },
+          namespace: { type: 'string', description: 'Namespace of the referenced object.' },
+          apiGroup: { type: 'string', description: 'APIGroup holds the API group of the referenced subject.' },
+        },
+      },
+    },
   },
 };
 

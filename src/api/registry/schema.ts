@@ -1,6 +1,6 @@
 // Schema checking for request bodies: walks a FieldSchema and reports type mismatches and missing
 // required fields as 422 causes with Kubernetes' field paths (spec.containers[0].image). Unknown
-// fields are tolerated (dropped silently, as kube-apiserver does without fieldValidation=Strict).
+// fields are not errors here: `unknownFields` lists them for the request's fieldValidation directive.
 
 import { causes, type StatusCause } from '../status.js';
 import type { FieldSchema } from './types.js';
@@ -13,6 +13,8 @@ export function checkSchema(value: unknown, schema: FieldSchema, path: string, o
   if (out.length >= MAX_SCHEMA_CAUSES || value === undefined || value === null) return out;
   switch (schema.type) {
     case 'any':
+      if (schema.intOrString === true && typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value)))
+        out.push(causes.typeInvalid(path, value, 'must be an integer or a string'));
       return out;
     case 'string':
       if (typeof value !== 'string') out.push(causes.typeInvalid(path, value, 'must be a string'));
@@ -53,6 +55,28 @@ export function checkSchema(value: unknown, schema: FieldSchema, path: string, o
       return out;
     }
   }
+}
+
+/**
+ * Paths of fields the schema does not declare (fieldValidation), in Kubernetes' notation
+ * (spec.template.spec.containers[0].foo). Only closed objects count: those with properties and no
+ * additionalProperties; maps, `any` values and bare objects accept every field.
+ */
+export function unknownFields(value: unknown, schema: FieldSchema, path = '', out: string[] = []): string[] {
+  if (out.length >= MAX_SCHEMA_CAUSES || value === undefined || value === null) return out;
+  if (schema.type === 'array') {
+    if (Array.isArray(value)) value.forEach((item, index) => unknownFields(item, schema.items, `${path}[${index}]`, out));
+    return out;
+  }
+  if (schema.type !== 'object' || !isObject(value)) return out;
+  const prefix = path === '' ? '' : `${path}.`;
+  const closed = schema.properties !== undefined && schema.additionalProperties === undefined;
+  for (const [field, fieldValue] of Object.entries(value)) {
+    const fieldSchema = schema.properties?.[field] ?? schema.additionalProperties;
+    if (fieldSchema !== undefined) unknownFields(fieldValue, fieldSchema, `${prefix}${field}`, out);
+    else if (closed && out.length < MAX_SCHEMA_CAUSES) out.push(`${prefix}${field}`);
+  }
+  return out;
 }
 
 // ---- name rules ------------------------------------------------------------------------------

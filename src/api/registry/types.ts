@@ -21,9 +21,14 @@ export type FieldSchema =
       /** Values of a map (labels, data). */
       readonly additionalProperties?: FieldSchema;
       readonly required?: readonly string[];
+      /**
+       * Kubernetes' definition name of this struct (io.k8s.api.core.v1.PodSpec): OpenAPI then
+       * shares it as a component, and kubectl explain prints its short name (<PodSpec>).
+       */
+      readonly typeName?: string;
     }
-  /** Anything (int-or-string, raw extension…). */
-  | { readonly type: 'any'; readonly description?: string };
+  /** Anything (raw extension…); `intOrString`: an integer or a string (maxSurge, targetPort). */
+  | { readonly type: 'any'; readonly description?: string; readonly intOrString?: boolean };
 
 export interface SubresourceDefinition {
   /** status, scale, binding, log… */
