@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 // `npm test`: type-check and compile with tsc, run the ava suites on the compiled output, and end
 // with one plain line "N passed, M failed, K skipped" (CI reads that line, not ava's own output).
-// Usage: node scripts/test.mjs [unit|sim|cluster ...] — no argument runs every tier.
+// Usage: node scripts/test.mjs [unit|sim|cluster|chaos ...] [--seed N] — no argument runs unit, sim and
+// cluster (the long chaos tier only when asked for).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const tiers = process.argv.slice(2);
+// `--seed N` (the chaos tier) is passed to the tests as KPLANE_CHAOS_SEED.
+const args = process.argv.slice(2);
+const seedAt = args.indexOf('--seed');
+if (seedAt >= 0) {
+  process.env.KPLANE_CHAOS_SEED = args[seedAt + 1] ?? '';
+  args.splice(seedAt, 2);
+}
+const tiers = args;
 const started = Date.now();
 
 function summary(passed, failed, skipped) {

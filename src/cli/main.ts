@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `kplane` command: `up`, `down`, `status`, `logs`. It is the person-facing entry point of the
-// local cluster: `npm start` runs `kplane up` in the foreground.
+// The `kplane` command: `up`, `down`, `status`, `logs`, `chaos`. It is the person-facing entry point of
+// the local cluster: `npm start` runs `kplane up` in the foreground. `status` and `chaos` read the
+// config the cluster was started with from the cluster directory (recorded by `up`).
 import { parseArgs } from 'node:util';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -14,13 +15,23 @@ import { Launcher } from '../cluster/launcher.js';
 import { apiServerUrl, planCluster } from '../cluster/plan.js';
 import { ensureClusterPki, writeAdminKubeconfig } from '../cluster/pki.js';
 import { ensureTokenFile } from '../api/auth/token-file.js';
+import { probeCluster, readRecordedConfig, recordClusterConfig, type ClusterProbe, type ProcessProbe } from '../cluster/chaos-probe.js';
+import { CHAOS_ACTIONS, ChaosError, LINK_ACTIONS, applyLinkFault, describeOutcome, injectProcessFault, isChaosAction, isLinkAction, linkFaultsFile } from '../cluster/chaos.js';
+import { LINK_FAULTS_ENV, NO_LINK_FAULTS, writeLinkFaults } from '../cluster/chaos-links.js';
 import { prettyLogLine } from './pretty-log.js';
 
 const USAGE = `usage: kplane <command> [options]
   up [--config F] [--dir D] [--detach]   start the cluster (foreground unless --detach)
   down [--dir D]                         stop a running cluster
   status [--dir D] [--json]              show each process and its health
-  logs COMPONENT [--dir D]               pretty-print a process's log`;
+  logs COMPONENT [--dir D]               pretty-print a process's log
+  chaos kill|pause|resume|restart TARGET [--dir D]
+                                         SIGKILL / SIGSTOP / SIGCONT / kill-and-wait-for-restart;
+                                         TARGET: a process name, a role (store, apiserver,
+                                         controller-manager, scheduler, node), store-leader
+                                         or store-follower
+  chaos partition A[,B] / C[,D] [--one-way] | heal | delay TARGET MS | drop TARGET PERCENT
+                                         link faults, enforced in every process's transport`;
 
 const projectRoot = dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url)))));
 
@@ -56,6 +67,10 @@ async function up(options: { config: string | undefined; dir: string; detach: bo
   if (options.detach) return detach(options, dir);
   const log = pino({ base: { component: 'launcher' }, level: config.logLevel }, pino.destination({ dest: dir.logFile('launcher'), mkdir: true, sync: false }));
   dir.processDir('launcher');
+  recordClusterConfig(dir, config);
+  // Every process learns where the link-fault rules live (`kplane chaos partition`); a new start has none.
+  writeLinkFaults(linkFaultsFile(dir), NO_LINK_FAULTS);
+  process.env[LINK_FAULTS_ENV] = linkFaultsFile(dir);
   const credentials = prepareCredentials(config, dir, log);
   const plan = planCluster(config, dir);
   const launcher = new Launcher(dir, config.name, log);
@@ -139,39 +154,110 @@ async function detach(options: { config: string | undefined; dir: string }, dir:
   return 1;
 }
 
-function status(options: { dir: string; json: boolean }): number {
+/** The config of a cluster dir: the one `up` recorded there, else --config, else the default. */
+async function clusterConfigOf(dir: ClusterDir, file: string | undefined): Promise<ClusterConfig> {
+  if (file !== undefined) return loadConfig(file);
+  return readRecordedConfig(dir) ?? loadConfig(undefined);
+}
+
+function replicaColumn(entry: ProcessProbe): string {
+  const replica = entry.replica;
+  if (replica === undefined) return '';
+  if (!replica.reachable) return `raft: no answer (${replica.error})`;
+  return `raft: ${replica.role} term ${replica.term} commit ${replica.commitIndex} applied ${replica.appliedIndex} leader ${replica.leader}`;
+}
+
+function apiColumn(entry: ProcessProbe): string {
+  if (entry.api === undefined) return '';
+  return entry.api.ready ? `ready (${entry.api.url})` : `not ready (${entry.api.detail})`;
+}
+
+function printStatus(probe: ClusterProbe): void {
+  process.stdout.write(`cluster ${probe.configName} in ${probe.dir}: launcher ${probe.launcherAlive ? `running (pid ${probe.launcherPid})` : 'not running'}\n`);
+  const nameWidth = Math.max(0, ...probe.processes.map((entry) => entry.name.length));
+  const roleWidth = Math.max(0, ...probe.processes.map((entry) => entry.role.length));
+  for (const entry of probe.processes) {
+    const health = [replicaColumn(entry), apiColumn(entry)].filter((part) => part !== '').join(' ');
+    process.stdout.write(`  ${entry.name.padEnd(nameWidth)}  ${entry.role.padEnd(roleWidth)}  pid ${String(entry.pid ?? '-').padEnd(8)} ${(entry.alive ? entry.status : 'dead').padEnd(10)} restarts ${String(entry.restarts).padEnd(3)} ${health}\n`);
+  }
+  if (probe.objects !== undefined) {
+    const phases = Object.entries(probe.objects.podsByPhase).map(([phase, count]) => `${count} ${phase}`).join(', ');
+    process.stdout.write(`  nodes: ${probe.objects.nodes.ready}/${probe.objects.nodes.total} ready; pods: ${phases === '' ? 'none' : phases}\n`);
+  }
+}
+
+async function status(options: { dir: string; json: boolean; config: string | undefined }): Promise<number> {
   const dir = new ClusterDir(options.dir);
-  const state = dir.readState();
-  if (state === undefined) {
+  const config = dir.readState() === undefined ? undefined : await clusterConfigOf(dir, options.config);
+  const probe = await probeCluster(dir, config);
+  if (probe === undefined) {
     process.stdout.write(options.json ? '{"running":false}\n' : `no cluster in ${dir.root}\n`);
     return 1;
   }
-  const processes = state.processes.map((entry) => ({ ...entry, alive: isAlive(entry.pid) }));
-  const running = isAlive(state.launcherPid);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ running, launcherPid: state.launcherPid, processes })}\n`);
+    process.stdout.write(`${JSON.stringify({ running: probe.launcherAlive, ...probe })}\n`);
     return 0;
   }
-  process.stdout.write(`cluster ${state.configName} in ${dir.root}: launcher ${running ? `running (pid ${state.launcherPid})` : 'not running'}\n`);
-  for (const entry of processes) {
-    process.stdout.write(`  ${entry.name.padEnd(24)} ${entry.role.padEnd(18)} pid ${String(entry.pid ?? '-').padEnd(8)} ${entry.alive ? entry.status : 'dead'}  restarts ${entry.restarts}\n`);
-  }
+  printStatus(probe);
   return 0;
 }
+
+async function chaos(action: string | undefined, args: readonly string[], options: { dir: string; config: string | undefined; oneWay: boolean }): Promise<number> {
+  const target = args[0];
+  const linkAction = action !== undefined && isLinkAction(action) ? action : undefined;
+  const processAction = action !== undefined && isChaosAction(action) && target !== undefined ? action : undefined;
+  if (linkAction === undefined && processAction === undefined) {
+    process.stderr.write(`usage: kplane chaos ${CHAOS_ACTIONS.join('|')} TARGET, or ${LINK_ACTIONS.join('|')} … [--dir D]\n`);
+    return 2;
+  }
+  const dir = new ClusterDir(options.dir);
+  const config = await clusterConfigOf(dir, options.config);
+  try {
+    if (linkAction !== undefined) {
+      process.stdout.write(`${await applyLinkFault(dir, config, linkAction, args, options.oneWay)}\n`);
+    } else if (processAction !== undefined && target !== undefined) {
+      const outcome = await injectProcessFault(dir, config, processAction, target);
+      for (const line of describeOutcome(outcome)) process.stdout.write(`${line}\n`);
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof ChaosError) {
+      process.stderr.write(`kplane chaos: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+export const DOWN_TIMEOUT_MS = 30_000;
 
 async function down(options: { dir: string }): Promise<number> {
   const dir = new ClusterDir(options.dir);
   const state = dir.readState();
-  if (state === undefined || !isAlive(state.launcherPid)) {
+  if (state === undefined) {
     process.stdout.write(`no running cluster in ${dir.root}\n`);
     return 0;
   }
-  process.kill(state.launcherPid, 'SIGTERM');
-  for (let waitedMs = 0; waitedMs < 30_000 && isAlive(state.launcherPid); waitedMs += 100) {
-    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  if (isAlive(state.launcherPid)) {
+    process.kill(state.launcherPid, 'SIGTERM');
+    for (let waitedMs = 0; waitedMs < DOWN_TIMEOUT_MS && isAlive(state.launcherPid); waitedMs += 100) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    }
+    if (isAlive(state.launcherPid)) {
+      process.stdout.write(`launcher did not stop within ${DOWN_TIMEOUT_MS / 1000} s\n`);
+      return 1;
+    }
   }
-  process.stdout.write(isAlive(state.launcherPid) ? 'launcher did not stop within 30 s\n' : 'cluster stopped\n');
-  return isAlive(state.launcherPid) ? 1 : 0;
+  // No orphans: a process the launcher could not stop (or one left by a launcher that was killed) is
+  // killed here. The latest state file is read again (restarts change pids); a process it marks
+  // stopped is gone, and its pid may since belong to someone else.
+  const orphans = (dir.readState() ?? state).processes.filter((entry) => entry.status !== 'stopped' && isAlive(entry.pid));
+  for (const entry of orphans) {
+    process.stdout.write(`killing orphan ${entry.name} (pid ${entry.pid})\n`);
+    process.kill(entry.pid as number, 'SIGKILL');
+  }
+  process.stdout.write('cluster stopped\n');
+  return 0;
 }
 
 function logs(component: string | undefined, options: { dir: string }): number {
@@ -201,6 +287,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         dir: { type: 'string', default: DEFAULT_CLUSTER_DIR },
         detach: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        'one-way': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -222,9 +309,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'down':
         return await down({ dir });
       case 'status':
-        return status({ dir, json: values.json ?? false });
+        return await status({ dir, json: values.json ?? false, config: values.config });
       case 'logs':
         return logs(rest[0], { dir });
+      case 'chaos':
+        return await chaos(rest[0], rest.slice(1), { dir, config: values.config, oneWay: values['one-way'] ?? false });
       default:
         process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
         return 2;
