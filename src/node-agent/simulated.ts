@@ -46,6 +46,11 @@ interface PodRecord {
 }
 
 /** One simulated node: its registration, lease and pods. */
+/** A failed status write or removal is tried this many times in all, backing off from 100 ms to 5 s. */
+const WRITE_ATTEMPTS = 8;
+const WRITE_RETRY_MIN_MS = 100;
+const WRITE_RETRY_MAX_MS = 5_000;
+
 export class SimulatedNode {
   private readonly client: ApiClient;
   /** Absent when the pool shares one watch (SimulatedNodeOptions.sharedWatchClient). */
@@ -162,10 +167,28 @@ export class SimulatedNode {
     ];
   }
 
+  /**
+   * Runs an API write, retrying what may succeed later (429 when the API server is busy, 5xx, a lost
+   * connection) with exponential backoff on the injected clock; 4xx answers are final.
+   */
+  private async withRetries<T>(write: () => Promise<T>): Promise<T> {
+    let delayMs = WRITE_RETRY_MIN_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        const final = error instanceof ApiClientError && error.status < 500 && error.status !== 429;
+        if (final || attempt >= WRITE_ATTEMPTS || this.stopped) throw error;
+        await new Promise<void>((resolve) => this.options.clock.setTimer(delayMs, resolve));
+        delayMs = Math.min(WRITE_RETRY_MAX_MS, delayMs * 2);
+      }
+    }
+  }
+
   private async patchStatus(pod: KubeObject, status: KubeObject): Promise<boolean> {
     const meta = metaOf(pod);
     try {
-      await this.client.patch(PODS, meta.namespace, meta.name ?? '', { status }, 'merge', 'status');
+      await this.withRetries(() => this.client.patch(PODS, meta.namespace, meta.name ?? '', { status }, 'merge', 'status'));
       return true;
     } catch (error) {
       if (!(error instanceof ApiClientError && (error.status === 404 || error.status === 409))) this.log.warn({ err: error, pod: meta.name }, 'pod status update failed');
@@ -239,7 +262,7 @@ export class SimulatedNode {
       });
     }
     try {
-      await this.client.delete(PODS, meta.namespace, meta.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: record.uid } });
+      await this.withRetries(() => this.client.delete(PODS, meta.namespace, meta.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: record.uid } }));
       this.stats.removed++;
     } catch (error) {
       if (!(error instanceof ApiClientError && (error.status === 404 || error.status === 409))) {

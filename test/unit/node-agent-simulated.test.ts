@@ -178,3 +178,36 @@ test('a pool sharing one pod watch dispatches each pod to its node', async (t) =
   t.pass();
   pool.stop();
 });
+
+test('status writes refused with 429 (a busy API server) are retried until they land', async (t) => {
+  const api = await testApi();
+  const admin = new ApiClient(new LocalApiTransport(api.handler, ADMIN));
+  const clock = new VirtualClock(START_MS);
+  let refusals = 3;
+  // The real pipeline behind a transport that answers 429 to the first status patches, as an API
+  // server past its in-flight limit does.
+  const busyClient = (name: string): ApiClient => {
+    const transport = new LocalApiTransport(api.handler, { name: `system:node:${name}`, groups: ['system:nodes', 'system:authenticated'] });
+    const call = transport.call.bind(transport);
+    transport.call = async (request) => {
+      if (request.method === 'PATCH' && request.path.includes('/pods/') && request.path.endsWith('/status') && refusals > 0) {
+        refusals--;
+        return { status: 429, body: { kind: 'Status', status: 'Failure', reason: 'TooManyRequests', code: 429, message: 'too many requests' } };
+      }
+      return call(request);
+    };
+    return new ApiClient(transport);
+  };
+  const pool = new SimulatedNodePool(uniformNodes('sim', 1, { cpu: '4', memory: '8Gi', pods: 110 }), { clientFor: busyClient, clock, log: silentLogger(), startDelayMs: 0, readyDelayMs: 0 });
+  await pool.start();
+  await admin.create(PODS, 'default', podObject('web'));
+  await admin.bind('default', 'web', 'sim-0');
+  for (let i = 0; i < 50 && ready(await statusOf(admin, 'web')) !== 'True'; i++) {
+    await sleep(10);
+    await clock.advance(500);
+  }
+  t.is(refusals, 0);
+  t.is((await statusOf(admin, 'web')).phase, 'Running');
+  t.is(ready(await statusOf(admin, 'web')), 'True');
+  pool.stop();
+});
