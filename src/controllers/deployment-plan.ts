@@ -41,7 +41,9 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, field]) => field !== undefined)
+      // A null field equals an absent one (Go clients send `creationTimestamp: null` in templates:
+      // `kubectl rollout undo` does), so both hash and compare alike.
+      .filter(([, field]) => field !== undefined && field !== null)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
   }

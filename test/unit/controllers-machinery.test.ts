@@ -143,6 +143,9 @@ test('the pod-template hash is stable, DNS-safe and moved by the collision count
   t.is(podTemplateHash(template, 0), podTemplateHash(reordered, 0));
   t.not(podTemplateHash(template, 0), podTemplateHash(template, 1));
   t.regex(podTemplateHash(template, 0), /^[bcdfghjklmnpqrstvwxz2456789]+$/);
+  // `kubectl rollout undo` sends the old template back with Go's `creationTimestamp: null`: the same template.
+  const fromKubectl = { metadata: { creationTimestamp: null, labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+  t.is(podTemplateHash(fromKubectl, 0), podTemplateHash(template, 0));
 });
 
 test('the event recorder writes an Event and counts repeats of it', async (t) => {
