@@ -3,7 +3,7 @@
 //
 //   node dist/src/api/main.js --dir .kplane --name apiserver-1 \
 //     --replicas 1=store-1@127.0.0.1:7101,2=store-2@127.0.0.1:7102,3=store-3@127.0.0.1:7103 \
-//     [--host 127.0.0.1] [--port 6443] [--actor-port 7201] [--max-in-flight 400] [--log-level info]
+//     [--host 127.0.0.1 (advertised)] [--listen-host 0.0.0.0 (bound; default --host)] [--port 6443] [--actor-port 7201] [--max-in-flight 400] [--log-level info]
 //   The cluster secret comes from the environment (KPLANE_CLUSTER_SECRET), never argv.
 //
 // It reads the cluster's PKI and token file (made at first start by `kplane up`, or here if missing),
@@ -15,10 +15,12 @@
 import { parseArgs } from 'node:util';
 import hyperid from 'hyperid';
 import type { Logger } from 'pino';
-import { createActorSystem, createLogger, Prng, systemClock } from '../actors/index.js';
+import { createActorSystem, createLogger, Prng, systemClock, type ActorSystem } from '../actors/index.js';
 import { WsTransport } from '../actors/ws-transport.js';
 import { apiEndpointBehavior } from './actor-face/endpoint.js';
+import { actorPodLogReader } from './handlers/logs.js';
 import { API_ENDPOINT_PATH, API_SERVER_PROTOCOL } from './actor-face/protocol.js';
+import { withLinkFaults } from '../cluster/chaos-links.js';
 import { ensureClusterPki } from '../cluster/pki.js';
 import { CLUSTER_SECRET_ENV } from '../cluster/plan.js';
 import { RemoteStoreClient } from '../store/client/remote-store-client.js';
@@ -37,6 +39,8 @@ export interface ApiServerProcessConfig {
   readonly name: string;
   readonly replicas: readonly string[];
   readonly host: string;
+  /** The address to bind when not `host` (--listen-host, e.g. 0.0.0.0); `host` is the one advertised. */
+  readonly listenHost?: string;
   readonly port: number;
   readonly maxInFlight: number;
   /** Where the actor-transport face listens (components connect here with cluster-CA certificates). */
@@ -53,6 +57,7 @@ function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ApiServer
       name: { type: 'string', default: 'apiserver-1' },
       replicas: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
+      'listen-host': { type: 'string' },
       port: { type: 'string', default: '6443' },
       'max-in-flight': { type: 'string', default: '400' },
       'actor-port': { type: 'string', default: '7201' },
@@ -79,7 +84,7 @@ function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ApiServer
   const level = values['log-level'] as Level;
   if (!LEVELS.includes(level)) fail(`--log-level must be one of ${LEVELS.join(', ')}`);
   const secret = env[CLUSTER_SECRET_ENV] ?? fail(`${CLUSTER_SECRET_ENV} is not set`);
-  return { dir, name: values.name, replicas, host: values.host, port, maxInFlight, actorPort, logLevel: level, secret };
+  return { dir, name: values.name, replicas, host: values.host, ...(values['listen-host'] === undefined ? {} : { listenHost: values['listen-host'] }), port, maxInFlight, actorPort, logLevel: level, secret };
 }
 
 export interface RunningApiServer {
@@ -92,15 +97,18 @@ export interface RunningApiServer {
 
 /** Builds and starts one API server from its process config. */
 export async function runApiServer(config: ApiServerProcessConfig, log: Logger): Promise<RunningApiServer> {
-  const pki = ensureClusterPki(config.dir, { log });
+  // The serving certificate names the advertised host (a copied pki/ gets a new one signed by the same CA).
+  const pki = ensureClusterPki(config.dir, { log, extraHosts: [config.host] });
   const tokens = ensureTokenFile(config.dir);
   const store = await RemoteStoreClient.connect({ replicas: config.replicas, secret: config.secret, log: log.child({ component: 'store-client' }), name: `${config.name}-store` });
   const { authorizer, cache } = createRbacAuthorizer();
+  // pods/log asks node agents over the actor system built below (docs/decisions/0008-pod-logs.md).
+  let actorSystem: ActorSystem | undefined;
   try {
     const server = await startApiServer({
       store,
       tls: { key: pki.apiServer.key, cert: pki.apiServer.cert, ca: pki.caCert },
-      host: config.host,
+      host: config.listenHost ?? config.host,
       port: config.port,
       authenticator: createAuthenticator({ tokens: tokens.tokens }),
       authorizer,
@@ -109,6 +117,7 @@ export async function runApiServer(config: ApiServerProcessConfig, log: Logger):
       admission: [nodeRestriction],
       limits: { maxInFlight: config.maxInFlight },
       log,
+      podLogs: actorPodLogReader(() => actorSystem),
     });
     // The same pipeline for the cluster's components, over the actor transport: a peer must present a
     // certificate of the cluster CA, and its subject (CN user, O groups) is who it acts as.
@@ -116,7 +125,7 @@ export async function runApiServer(config: ApiServerProcessConfig, log: Logger):
       node: `${config.name}@${config.host}:${config.actorPort}`,
       incarnation: hyperid()(),
       tls: { ca: pki.caCert, cert: pki.apiServer.cert, key: pki.apiServer.key },
-      listen: { host: config.host, port: config.actorPort },
+      listen: { host: config.listenHost ?? config.host, port: config.actorPort },
       log: log.child({ component: 'actor-transport' }),
       clock: systemClock,
     });
@@ -127,9 +136,11 @@ export async function runApiServer(config: ApiServerProcessConfig, log: Logger):
       clock: systemClock,
       random: new Prng(Date.now()),
       log,
-      transport,
+      // `kplane chaos partition|delay|drop` rules, when the launcher asked for them (docs/chaos.md).
+      transport: withLinkFaults(transport, new Prng(Date.now()), log),
       protocol: API_SERVER_PROTOCOL,
     });
+    actorSystem = system;
     system.spawn(apiEndpointBehavior({ handler: server.handler, maxCallsInFlight: config.maxInFlight }), { name: API_ENDPOINT_PATH.slice('/user/'.length) });
     return {
       server,

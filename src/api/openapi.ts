@@ -176,16 +176,17 @@ export function groupVersionDocument(entry: GroupVersion): OpenApiValue {
   return { openapi: OPENAPI_VERSION, info: INFO, paths, components: { schemas: { ...schemas, ...Object.fromEntries(named) } } };
 }
 
-const documentsByRegistry = new WeakMap<Registry, readonly GroupVersionDocument[]>();
+/** Per registry, the documents of its current revision (CRDs change the registry). */
+const documentsByRegistry = new WeakMap<Registry, { readonly revision: number; readonly documents: readonly GroupVersionDocument[] }>();
 
 function documentsOf(registry: Registry): readonly GroupVersionDocument[] {
   const cached = documentsByRegistry.get(registry);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined && cached.revision === registry.revision) return cached.documents;
   const documents = registry.groupVersions.map((entry) => {
     const text = JSON.stringify(groupVersionDocument(entry));
     return { key: groupVersionKey(entry), text, hash: createHash('sha512').update(text).digest('hex').toUpperCase() };
   });
-  documentsByRegistry.set(registry, documents);
+  documentsByRegistry.set(registry, { revision: registry.revision, documents });
   return documents;
 }
 

@@ -14,14 +14,20 @@ import { handleResource } from './handlers/resource.js';
 import type { AdmissionCheck, ApiRequest, ApiResponse, HandlerContext, TableConverter } from './handlers/types.js';
 import { parseRequestInfo } from './request-info.js';
 import { Registry, defaultRegistry } from './registry/index.js';
-import { namespaces } from './registry/core.js';
+import { namespaces, pods } from './registry/core.js';
+import { handlePodLog, type PodLogReader } from './handlers/logs.js';
+import { evict } from './handlers/eviction.js';
 import { ObjectStore, type ObjectStoreOptions } from './storage/object-store.js';
 import { WatchCaches } from './storage/watch-cache.js';
+import { NamespaceCache } from './storage/namespace-cache.js';
 import { ApiError, errors } from './status.js';
-import { isObject, type JsonObject } from './registry/types.js';
+import { isObject, type JsonObject, type ResourceDefinition } from './registry/types.js';
 import { validateObject } from './handlers/validate.js';
 import { toTable } from './tables.js';
 import { openApiResponse } from './openapi.js';
+import { CrdServing } from './crd/serving.js';
+import { isCustomResourceDefinition } from './crd/definition.js';
+import { patchType } from './handlers/decode.js';
 
 /** Paths anyone may read, even without credentials (Kubernetes' system:public-info-viewer). */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/livez', '/readyz', '/version']);
@@ -44,6 +50,12 @@ export interface ApiHandlerOptions {
   readonly log?: Logger;
   /** Share one store watch per resource among all watches (default true). */
   readonly watchCache?: boolean;
+  /** Admit namespaced creates from a watched cache of namespaces (default true; false: a store read each). */
+  readonly namespaceCache?: boolean;
+  /** How pods/log reaches node agents (the actor transport in api/main.ts); absent: pods/log answers 500. */
+  readonly podLogs?: PodLogReader;
+  /** How often a followed pods/log polls its node agent (default handlers/logs.ts). */
+  readonly logFollowPollMs?: number;
 }
 
 export interface ApiHandler {
@@ -59,6 +71,10 @@ export interface ApiHandler {
   readonly objects: ObjectStore;
   /** The shared store watches (undefined when disabled). */
   readonly watchCaches: WatchCaches | undefined;
+  /** Namespaces for lifecycle admission (undefined when disabled). */
+  readonly namespaceCache: NamespaceCache | undefined;
+  /** CustomResourceDefinitions served as resources (the registry's dynamic part). */
+  readonly crds: CrdServing;
   /** Stop the shared store watches (open HTTP watches end). */
   close(): void;
 }
@@ -90,17 +106,51 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const registry = options.registry ?? defaultRegistry();
   const objects = new ObjectStore(options.store, options.objects ?? {});
   const watchCaches = options.watchCache === false ? undefined : new WatchCaches(options.store);
+  const clock = options.clock ?? systemClock;
+  const namespaceCache =
+    options.namespaceCache === false
+      ? undefined
+      : new NamespaceCache(options.store, objects.prefix(namespaces, undefined), (name) => objects.read(namespaces, undefined, name), clock);
+  // CRDs are listed and watched from the first discovery, OpenAPI or unknown-resource request on.
+  const crds = new CrdServing(registry, objects, options.store, clock, options.log);
   const context: HandlerContext = {
     registry,
     objects,
     authorizer: options.authorizer,
     admission: options.admission ?? [],
-    clock: options.clock ?? systemClock,
+    clock,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS,
     tableConverter: options.tableConverter ?? toTable,
     serverAddress: options.serverAddress ?? '127.0.0.1:6443',
     ...(watchCaches === undefined ? {} : { watchCaches }),
+    ...(namespaceCache === undefined ? {} : { namespaceCache }),
   };
+
+  /** Tell the namespace cache about a namespace this server changed, so that its next lookups read it live. */
+  function noteNamespaceWrite(verb: string, name: string | undefined, request: ApiRequest, response: ApiResponse): void {
+    if (namespaceCache === undefined || response.status >= 300 || request.query.has('dryRun')) return;
+    if (verb === 'deletecollection') return namespaceCache.invalidate();
+    if (name === undefined || (verb !== 'update' && verb !== 'patch' && verb !== 'delete')) return;
+    const body = 'body' in response && isObject(response.body) ? response.body : undefined;
+    const metadata = body !== undefined && body['kind'] === 'Namespace' && isObject(body['metadata']) ? body['metadata'] : undefined;
+    const revision = Number(metadata?.['resourceVersion'] ?? 0);
+    namespaceCache.noteWrite(name, Number.isSafeInteger(revision) ? revision : 0, verb === 'delete');
+  }
+
+  /** pods/log and pods/eviction (docs/decisions/0008-pod-logs.md); undefined for everything else. */
+  function podSubresourceResponse(definition: ResourceDefinition, info: { verb: string; namespace?: string; name?: string; subresource?: string }, attributes: RequestAttributes & { kind: 'resource' }, request: ApiRequest): Promise<ApiResponse> | undefined {
+    if (definition !== pods || info.namespace === undefined || info.name === undefined) return undefined;
+    if (info.subresource === 'log') {
+      if (info.verb !== 'get') throw errors.methodNotAllowed();
+      const logOptions = { objects, pods, reader: options.podLogs, clock: context.clock, ...(options.logFollowPollMs === undefined ? {} : { pollIntervalMs: options.logFollowPollMs }) };
+      return handlePodLog(logOptions, request, info.namespace, info.name);
+    }
+    if (info.subresource === 'eviction') {
+      if (info.verb !== 'create') throw errors.methodNotAllowed();
+      return evict(context, request, { definition, verb: info.verb, attributes, namespace: info.namespace, name: info.name, subresource: info.subresource });
+    }
+    return undefined;
+  }
 
   async function route(request: ApiRequest): Promise<ApiResponse> {
     const info = parseRequestInfo(request.method, request.path, request.query);
@@ -118,6 +168,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
           return { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, text: `store not ready: ${error instanceof Error ? error.message : String(error)}` };
         }
       }
+      if (info.path.startsWith('/api') || info.path.startsWith('/openapi')) await crds.whenSynced();
       const openApi = request.method === 'GET' ? openApiResponse(registry, info.path, request.query) : undefined;
       if (openApi !== undefined) return openApi;
       const found = discoveryResponse(registry, info.path, request.headers['accept'], context.serverAddress);
@@ -143,9 +194,21 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         kind: info.resource,
       });
     }
-    const definition = registry.lookup(info.apiGroup, info.apiVersion, info.resource);
+    let definition = registry.lookup(info.apiGroup, info.apiVersion, info.resource);
+    if (definition === undefined && info.rest.length === 0) {
+      // Perhaps a custom resource whose CRD this server has not listed yet.
+      await crds.whenSynced();
+      definition = registry.lookup(info.apiGroup, info.apiVersion, info.resource);
+    }
     if (definition === undefined || info.rest.length > 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    return handleResource(context, request, {
+    const podSubresource = podSubresourceResponse(definition, info, attributes, request);
+    if (podSubresource !== undefined) return podSubresource;
+    // A CRD delete must know what the CRD served, to delete its custom resources.
+    if (isCustomResourceDefinition(definition)) await crds.whenSynced();
+    if (definition.custom === true && request.method === 'PATCH' && patchType(request.headers['content-type']) === 'strategic') {
+      throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+    }
+    const response = await handleResource(context, request, {
       definition,
       verb: info.verb,
       attributes,
@@ -153,14 +216,21 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       ...(info.name === undefined ? {} : { name: info.name }),
       ...(info.subresource === undefined ? {} : { subresource: info.subresource }),
     });
+    if (definition.plural === 'namespaces' && definition.group === '') noteNamespaceWrite(info.verb, info.name, request, response);
+    if (isCustomResourceDefinition(definition) && response.status < 300 && !request.query.has('dryRun')) await crds.noteWrite(info.verb, info.name, response);
+    return response;
   }
 
   return {
     registry,
     objects,
     watchCaches,
+    namespaceCache,
+    crds,
     close() {
+      crds.close();
       watchCaches?.close();
+      namespaceCache?.close();
     },
     async handle(request) {
       try {

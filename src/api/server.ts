@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.js';
 import type { StoreClient } from '../store/client.js';
 import type { Authenticator, Authorizer, UserInfo } from './auth-types.js';
-import type { AdmissionCheck, ApiRequest, ApiResponse, TableConverter } from './handlers/types.js';
+import type { AdmissionCheck, ApiRequest, ApiResponse, TableConverter, TextSink } from './handlers/types.js';
+import type { RunningWatch } from './storage/watch.js';
+import type { PodLogReader } from './handlers/logs.js';
 import { PUBLIC_PATHS, createApiHandler, statusResponse, type ApiHandler } from './pipeline.js';
 import { ApiError, errors } from './status.js';
 import { isWatchRequested } from './request-info.js';
@@ -60,6 +62,8 @@ export interface ApiServerOptions {
   readonly rbacCache?: RbacCacheSink;
   /** Where requests and store calls are counted (default: a new ApiMetrics on performance.now). */
   readonly metrics?: ApiMetrics;
+  /** How pods/log reaches node agents (api/main.ts: over the actor transport). */
+  readonly podLogs?: PodLogReader;
 }
 
 export interface ApiServer {
@@ -149,6 +153,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.bookmarkIntervalMs === undefined ? {} : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
     ...(options.tableConverter === undefined ? {} : { tableConverter: options.tableConverter }),
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.podLogs === undefined ? {} : { podLogs: options.podLogs }),
     serverAddress: `${options.host}:${options.port}`,
   });
   await handler.ensureSystemNamespaces();
@@ -253,6 +258,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
       const apiRequest: ApiRequest = { method, path: url.pathname, query: url.searchParams, headers, user, ...(body.body === undefined ? {} : { body: body.body }) };
       const result = await handler.handle(apiRequest);
+      if ('text' in result && result.follow !== undefined) {
+        streamText(response, result, result.follow);
+        return;
+      }
       if (!('watch' in result)) {
         send(response, result, format);
         return;
@@ -278,6 +287,36 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return;
     }
     send(response, { status: 200, headers: { 'content-type': METRICS_CONTENT_TYPE }, text: metrics.render() }, 'json');
+  }
+
+  /** A followed text response (pods/log?follow=true): the text so far, then each piece as it comes, until either side ends. */
+  function streamText(response: ServerResponse, result: { readonly status: number; readonly headers?: Record<string, string>; readonly text: string }, follow: (sink: TextSink) => RunningWatch): void {
+    let ended = false;
+    response.writeHead(result.status, { ...(result.headers ?? {}), 'cache-control': 'no-cache, private' });
+    if (result.text !== '') response.write(result.text);
+    response.flushHeaders();
+    const running = follow({
+      write: (text) => {
+        if (ended) return;
+        response.write(text);
+        if (response.writableLength > MAX_WATCH_BUFFER_BYTES) {
+          ended = true;
+          running.stop();
+          response.destroy();
+        }
+      },
+      end: () => {
+        if (ended) return;
+        ended = true;
+        response.end();
+      },
+    });
+    // The response's close means the client left (or the stream ended): stop pulling.
+    response.on('close', () => {
+      ended = true;
+      running.stop();
+    });
+    if (response.destroyed) running.stop();
   }
 
   async function streamWatch(response: ServerResponse, result: Extract<ApiResponse, { watch: unknown }>, observation: RequestObservation): Promise<void> {

@@ -5,7 +5,8 @@
 // and nothing for None. Ages are computed here against the injected clock's time.
 
 import { formatSelector } from './handlers/scale.js';
-import { apiVersionOf, isObject, objectsOf, stringField, type JsonObject, type ResourceDefinition } from './registry/types.js';
+import { apiVersionOf, isObject, objectsOf, stringField, type JsonObject, type PrinterColumn, type ResourceDefinition } from './registry/types.js';
+import { valueAtJsonPath } from './crd/json-path.js';
 import type { TableOptions } from './handlers/types.js';
 
 export interface ColumnDefinition {
@@ -357,7 +358,29 @@ const COLUMNS_BY_RESOURCE: ReadonlyMap<string, readonly Column[]> = new Map([
 const DEFAULT_COLUMNS: readonly Column[] = [nameColumn, ageColumn];
 
 export function columnsFor(definition: ResourceDefinition): readonly Column[] {
+  if (definition.printerColumns !== undefined) return customColumns(definition.printerColumns);
   return COLUMNS_BY_RESOURCE.get(`${definition.group}/${definition.plural}`) ?? DEFAULT_COLUMNS;
+}
+
+/** A CRD's columns: NAME, its additionalPrinterColumns, then AGE unless it declares one itself. */
+function customColumns(printerColumns: readonly PrinterColumn[]): readonly Column[] {
+  const declared = printerColumns.map((entry) =>
+    column(entry.name, (object, nowMs) => printerCell(entry, valueAtJsonPath(object, entry.jsonPath), nowMs), {
+      type: entry.type,
+      priority: entry.priority ?? 0,
+      format: entry.format ?? '',
+      description: entry.description ?? entry.name,
+    }),
+  );
+  const hasAge = printerColumns.some((entry) => entry.name.toUpperCase() === 'AGE');
+  return hasAge ? [nameColumn, ...declared] : [nameColumn, ...declared, ageColumn];
+}
+
+function printerCell(entry: PrinterColumn, value: unknown, nowMs: number): Cell {
+  if (value === undefined || value === null) return '<none>';
+  if (entry.type === 'date') return ageOf(value, nowMs);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  return JSON.stringify(value);
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';

@@ -17,9 +17,9 @@
 import { parseArgs } from 'node:util';
 import hyperid from 'hyperid';
 import type { Logger } from 'pino';
-import { createActorSystem, createLogger, Prng, systemClock, type ActorSystem, type Clock, type NodeId, type SystemOptions } from '../actors/index.js';
+import { createActorSystem, createLogger, Prng, systemClock, type ActorSystem, type Clock, type MessageProtocol, type NodeId, type SystemOptions } from '../actors/index.js';
 import { WsTransport } from '../actors/ws-transport.js';
-import { API_CLIENT_PROTOCOL } from '../api/actor-face/protocol.js';
+import { API_CLIENT_PROTOCOL, mergeProtocols } from '../api/actor-face/protocol.js';
 import { ActorApiTransport, ApiClient } from '../client/index.js';
 import type { KeyAndCertificate } from './pki.js';
 
@@ -110,6 +110,8 @@ export interface ApiConnectionOptions {
   readonly clock?: Clock;
   readonly callTimeoutMs?: number;
   readonly systemOptions?: SystemOptions;
+  /** Messages this connection's actors accept from the API server besides the API client ones (node agents: pods/log reads). */
+  readonly extraProtocol?: MessageProtocol;
 }
 
 /** One authenticated way to the API server: its transport, actor system and client. */
@@ -147,7 +149,7 @@ export async function connectToApi(options: ApiConnectionOptions): Promise<ApiCo
       random: new Prng(clock.now()),
       log,
       transport,
-      protocol: API_CLIENT_PROTOCOL,
+      protocol: options.extraProtocol === undefined ? API_CLIENT_PROTOCOL : mergeProtocols(API_CLIENT_PROTOCOL, options.extraProtocol),
     },
     options.systemOptions ?? {},
   );

@@ -23,6 +23,7 @@ import { ensureClusterPki } from '../cluster/pki.js';
 import { simulatedNodesBehavior } from './actor.js';
 import { ProcessNode } from './process.js';
 import type { NodeSpec } from './registration.js';
+import { NODE_LOGS_PATH, NODE_LOGS_PROTOCOL, nodeLogsBehavior, simulatedLogSource, type LogSourceSlot } from './logs.js';
 
 const COMPONENT = 'node-agent';
 const AGENT_ACTOR_NAME = 'node-agent';
@@ -46,17 +47,19 @@ interface ShutdownIntent {
 }
 
 /** A process-runtime node as an actor; on stop its pods keep running unless the shutdown says otherwise. */
-function processNodeAgent(spec: NodeSpec, connection: ApiConnection, dataDir: string, shutdown: ShutdownIntent): Behavior<never, ProcessNode> {
+function processNodeAgent(spec: NodeSpec, connection: ApiConnection, dataDir: string, shutdown: ShutdownIntent, logs: LogSourceSlot): Behavior<never, ProcessNode> {
   return {
     async start(ctx) {
-      const node = new ProcessNode({ client: connection.client, clock: ctx.clock, log: ctx.log, spec, dataDir });
+      const node = new ProcessNode({ client: connection.client, clock: ctx.clock, log: ctx.log, spec, dataDir, agentNode: connection.node });
       await node.start();
+      logs.current = { read: (request) => node.readLog(request) };
       return node;
     },
     receive(_ctx, node) {
       return node;
     },
     stop(_ctx, node) {
+      logs.current = undefined;
       node.stop({ killPods: shutdown.killPods });
     },
   };
@@ -86,7 +89,13 @@ async function startNodeAgent({ args, values, log, stopping }: ComponentContext)
   };
   try {
     for (const name of names) {
-      connections.set(name, await connectToApi({ node: name, apiServer: args.apiServer, caCert: pki.caCert, certificate: pki.nodeCertificate(name), log }));
+      connections.set(name, await connectToApi({ node: name, apiServer: args.apiServer, caCert: pki.caCert, certificate: pki.nodeCertificate(name), log, extraProtocol: NODE_LOGS_PROTOCOL }));
+    }
+    // pods/log: each node serves its logs on its own connection, where the API server reaches it
+    // (docs/decisions/0008-pod-logs.md); simulated nodes answer synthetic lines.
+    const processLogs: LogSourceSlot = { current: undefined };
+    for (const connection of connections.values()) {
+      connection.system.spawn(nodeLogsBehavior(mode === 'simulated' ? { current: simulatedLogSource } : processLogs), { name: NODE_LOGS_PATH.slice('/user/'.length) });
     }
     await Promise.all([...connections.values()].map((connection) => waitForApi(connection, { log: log.child({ node: connection.node }), cancelled: stopping })));
     const clientFor = (name: string): ApiConnection['client'] => {
@@ -97,7 +106,7 @@ async function startNodeAgent({ args, values, log, stopping }: ComponentContext)
     const specs: NodeSpec[] = names.map((name) => ({ name, capacity }));
     const [first] = specs;
     if (mode === 'simulated' || first === undefined) agents.spawn(simulatedNodesBehavior({ nodes: specs, clientFor }), { name: AGENT_ACTOR_NAME });
-    else agents.spawn(processNodeAgent(first, connections.get(first.name) as ApiConnection, dataDir as string, shutdown), { name: AGENT_ACTOR_NAME });
+    else agents.spawn(processNodeAgent(first, connections.get(first.name) as ApiConnection, dataDir as string, shutdown, processLogs), { name: AGENT_ACTOR_NAME });
     await whenStarted(agents, `/user/${AGENT_ACTOR_NAME}`);
   } catch (error) {
     await stop();

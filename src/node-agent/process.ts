@@ -8,11 +8,12 @@
 // delete. A restarted agent adopts the children it finds alive (pids in <uid>/state.json) instead of
 // starting them again, and reports as lost those that died meanwhile.
 //
-// This file is the node agent's I/O driver: the only one that spawns processes or touches the disk.
+// This file is the node agent's I/O driver: the only one that spawns processes or writes the disk
+// (node-agent/logs.ts reads the log files for pods/log).
 // Exec liveness and readiness probes (initialDelaySeconds, periodSeconds, timeoutSeconds, thresholds);
 // a pod is Ready when all its containers run and pass their readiness probes. Timers come from the
-// injected Clock. Not done: httpGet/tcpSocket probes, startup probes, serving pods/log (logPath()
-// gives the files).
+// injected Clock. pods/log is served by readLog (node-agent/logs.ts reads the files). Not done:
+// httpGet/tcpSocket probes, startup probes.
 
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../actors/clock.js';
 import { ApiClientError, Informer, metaOf, PODS, type ApiClient, type KubeObject } from '../client/index.js';
 import { NodeRegistration, timestamp, type NodeSpec } from './registration.js';
+import { logProblem, readLogFile, type LogChunk, type LogReadRequest } from './logs.js';
 
 export const CRASH_LOOP_BACKOFF_INITIAL_MS = 10_000;
 export const CRASH_LOOP_BACKOFF_MAX_MS = 300_000;
@@ -38,6 +40,8 @@ export interface ProcessNodeOptions {
   /** Pod directories and logs live under <dataDir>/pods/. */
   readonly dataDir: string;
   readonly address?: string;
+  /** This agent's actor node id, recorded on the Node for pods/log (registration.ts). */
+  readonly agentNode?: string;
   readonly crashLoopBackoffInitialMs?: number;
   readonly crashLoopBackoffMaxMs?: number;
   readonly leaseRenewIntervalMs?: number;
@@ -167,6 +171,7 @@ export class ProcessNode {
       spec: options.spec,
       address: this.address,
       runtime: 'process',
+      ...(options.agentNode === undefined ? {} : { agentNode: options.agentNode }),
       ...(options.leaseRenewIntervalMs !== undefined ? { leaseRenewIntervalMs: options.leaseRenewIntervalMs } : {}),
     });
     this.pods = new Informer(options.client, PODS, { clock: options.clock, log: this.log, fieldSelector: `spec.nodeName=${options.spec.name}` });
@@ -209,6 +214,22 @@ export class ProcessNode {
     if (run === undefined || found === undefined) return undefined;
     const index = previous ? found.restartCount - 1 : found.restartCount;
     return index < 0 ? undefined : join(run.dir, container, `${index}.log`);
+  }
+
+  /** pods/log for this node (the LogSource of node-agent/logs.ts): a container's current or previous run. */
+  readLog(request: LogReadRequest): LogChunk {
+    const run = this.runs.get(`${request.namespace}/${request.pod}`);
+    if (run === undefined) return logProblem(404, `pod ${request.namespace}/${request.pod} is not running on node ${this.options.spec.name}`);
+    const names = run.containers.map((candidate) => candidate.name);
+    const containerName = request.container ?? (names.length === 1 ? names[0] : undefined);
+    if (containerName === undefined) return logProblem(400, `a container name must be specified for pod ${request.pod}, choose one of: [${names.join(' ')}]`);
+    const container = run.containers.find((candidate) => candidate.name === containerName);
+    if (container === undefined) return logProblem(400, `container ${containerName} is not valid for pod ${request.pod}`);
+    const path = this.logPath(request.namespace, request.pod, containerName, request.previous);
+    if (path === undefined) return logProblem(400, `previous terminated container "${containerName}" in pod "${request.pod}" not found`);
+    // The current run's file grows while the container runs (or waits to be restarted into a new file).
+    const finished = request.previous || run.removed || container.state.kind === 'terminated' || (container.state.kind === 'waiting' && container.lastTerminated !== undefined);
+    return readLogFile(path, request, finished);
   }
 
   // ---- pod events -----------------------------------------------------------------------------

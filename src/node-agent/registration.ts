@@ -9,6 +9,8 @@ import { isAlreadyExists, isNotFound, LEASES, NODES, type ApiClient, type KubeOb
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const LEASE_RENEW_INTERVAL_MS = 10_000;
 export const LEASE_DURATION_SECONDS = 40;
+/** The Node annotation naming the agent's actor node id: where the API server asks for pods/log. */
+export const AGENT_NODE_ANNOTATION = 'kplane.io/agent-node';
 
 export interface NodeSpec {
   readonly name: string;
@@ -35,6 +37,8 @@ export interface RegistrationOptions {
   /** 'simulated' or 'process': the kplane.io/node-agent label and the runtime in nodeInfo. */
   readonly runtime: string;
   readonly leaseRenewIntervalMs?: number;
+  /** The agent's actor node id (AGENT_NODE_ANNOTATION); absent: not recorded. */
+  readonly agentNode?: string;
 }
 
 export class NodeRegistration {
@@ -56,18 +60,24 @@ export class NodeRegistration {
   }
 
   private async register(): Promise<void> {
-    const { client, spec, runtime, address } = this.options;
+    const { client, spec, runtime, address, agentNode } = this.options;
     const { name, capacity } = spec;
     const node: KubeObject = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'kplane.io/node-agent': runtime, ...spec.labels } },
+      metadata: {
+        name,
+        labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'kplane.io/node-agent': runtime, ...spec.labels },
+        ...(agentNode === undefined ? {} : { annotations: { [AGENT_NODE_ANNOTATION]: agentNode } }),
+      },
       spec: { taints: (spec.taints ?? []).map((taint) => ({ key: taint.key, value: taint.value ?? '', effect: taint.effect })) },
     };
     try {
       await client.create(NODES, undefined, node);
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
+      // A Node from an earlier run: the agent may have a new actor address now.
+      if (agentNode !== undefined) await client.patch(NODES, undefined, name, { metadata: { annotations: { [AGENT_NODE_ANNOTATION]: agentNode } } }, 'merge');
     }
     const now = timestamp(this.options.clock.now());
     const resources = { cpu: capacity.cpu, memory: capacity.memory, pods: String(capacity.pods) };

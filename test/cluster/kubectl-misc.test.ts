@@ -1,6 +1,6 @@
 // More of kubectl's everyday commands against the API server: version, api-resources, run, expose,
 // get all, describe, cordon/uncordon/taint, set image, rollout restart, patch (three types),
-// replace, drain (a protobuf DeleteOptions body), events and namespace deletion.
+// replace, drain (pods/eviction), events and namespace deletion.
 
 import test from 'ava';
 import { kubectlMissingReason, startKubectlEnv, tableRows, type KubectlEnv } from './kubectl-helpers.js';
@@ -103,13 +103,13 @@ kubectlTest('replace -f swaps the object and a stale resourceVersion conflicts',
   t.regex(conflict.stderr, /Error from server \(Conflict\)/);
 });
 
-kubectlTest('drain evicts by deleting with a protobuf DeleteOptions body', async (t) => {
+kubectlTest('drain evicts through pods/eviction', async (t) => {
   await ok(t, ['run', 'bound', '--image=nginx', '--overrides={"spec":{"nodeName":"node-1"}}']);
   const drained = await env.kubectl(['drain', 'node-1', '--force', '--grace-period=0', '--timeout=30s', '-v=8']);
   t.is(drained.code, 0, drained.stderr.split('\n').filter((line) => !line.includes('round_trippers')).join('\n'));
-  t.regex(drained.stdout, /pod\/bound deleted/);
+  t.regex(drained.stdout, /pod\/bound evicted/);
   t.regex(drained.stdout, /node\/node-1 drained/);
-  t.regex(drained.stderr, /DELETE https:\/\/\S+\/pods\/bound[\s\S]*?Content-Type: application\/vnd\.kubernetes\.protobuf/);
+  t.regex(drained.stderr, /POST https:\/\/\S+\/pods\/bound\/eviction/);
   const pods = await env.kubectl(['get', 'pod', 'bound']);
   t.regex(pods.stderr, /NotFound/);
   await ok(t, ['uncordon', 'node-1']);

@@ -374,7 +374,9 @@ test('a watch whose HTTP client goes away leaves the watch cache (no leak); /rea
     request.destroy();
     await waitUntil(() => cache?.subscriberCount === 0);
     t.is(cache?.subscriberCount, 0, 'the watch leaves the shared cache when its client goes away');
-    t.is(store.machine.watches.size(), 1, 'the one shared store watch stays for the next watcher');
+    // The create started the namespace cache (namespace lifecycle admission), which holds one store watch of its own.
+    await waitUntil(() => server.handler.namespaceCache?.isSynced === true);
+    t.is(store.machine.watches.size(), 2, 'the one shared store watch stays for the next watcher (beside the namespace cache)');
     server.handler.close();
     t.is(store.machine.watches.size(), 0, 'closing the handler releases the store watch');
     t.is((await raw(server.url, 'GET', '/readyz', undefined, {})).status, 200);

@@ -52,7 +52,7 @@ test('every required resource is served with kind, list kind, short names and sc
     t.is(found.namespaced, namespaced, plural);
   }
   t.deepEqual(def('apps', 'deployments').shortNames, ['deploy']);
-  t.deepEqual(def('', 'pods').subresources.map((s) => s.name), ['status', 'binding']);
+  t.deepEqual(def('', 'pods').subresources.map((s) => s.name), ['status', 'binding', 'log', 'eviction']);
   t.deepEqual(def('authorization.k8s.io', 'selfsubjectaccessreviews').verbs, ['create']);
   const appsList = apiResourceList(registry, 'apps', 'v1') as { resources: Array<{ name: string }> };
   t.true(appsList.resources.some((r) => r.name === 'statefulsets/scale'));

@@ -10,6 +10,7 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pu
 import { apiVersionOf, isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
 import { namespaces as namespaceDefinition } from '../registry/core.js';
 import { metadataOf } from '../storage/object-store.js';
+import { isTerminating } from '../storage/namespace-cache.js';
 import { startObjectWatch, type WatchSink } from '../storage/watch.js';
 import { ApiError, errors } from '../status.js';
 import { decodeObject, decodeValue, patchType } from './decode.js';
@@ -198,14 +199,19 @@ function checkNamespace(definition: ResourceDefinition, object: JsonObject, name
   metadata['namespace'] = namespace;
 }
 
+/** Whether a namespace exists and is being terminated: from the namespace cache when wired, else a store read. */
+async function namespaceState(context: HandlerContext, namespace: string): Promise<{ readonly terminating: boolean } | undefined> {
+  if (context.namespaceCache !== undefined) return context.namespaceCache.lookup(namespace);
+  const stored = await context.objects.read(namespaceDefinition, undefined, namespace);
+  return stored === undefined ? undefined : { terminating: isTerminating(stored.object) };
+}
+
 /** Namespace lifecycle admission: namespaced objects need an existing namespace that is not being deleted. */
 async function admitNamespace(context: HandlerContext, definition: ResourceDefinition, namespace: string | undefined, name: string): Promise<void> {
   if (!definition.namespaced || namespace === undefined) return;
-  const stored = await context.objects.read(namespaceDefinition, undefined, namespace);
-  if (stored === undefined) throw errors.notFound({ resource: 'namespaces', group: '' }, namespace);
-  const metadata = metadataOf(stored.object);
-  const status = stored.object['status'];
-  if (metadata['deletionTimestamp'] !== undefined || (isObject(status) && status['phase'] === 'Terminating')) {
+  const found = await namespaceState(context, namespace);
+  if (found === undefined) throw errors.notFound({ resource: 'namespaces', group: '' }, namespace);
+  if (found.terminating) {
     throw errors.forbidden(`${definition.plural}${definition.group === '' ? '' : `.${definition.group}`} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
       causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
     });

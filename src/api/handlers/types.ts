@@ -7,6 +7,7 @@ import type { Registry } from '../registry/index.js';
 import type { JsonObject, ResourceDefinition } from '../registry/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { RunningWatch, WatchSink } from '../storage/watch.js';
+import type { NamespaceCache } from '../storage/namespace-cache.js';
 import type { WatchCaches } from '../storage/watch-cache.js';
 
 export interface ApiRequest {
@@ -24,9 +25,17 @@ export interface ApiRequest {
 
 export type ApiResponse =
   | { readonly status: number; readonly headers?: Record<string, string>; readonly body: unknown }
-  | { readonly status: number; readonly headers?: Record<string, string>; readonly text: string }
+  /** Text; with `follow` (pods/log?follow=true) the transport sends `text` first, then streams until the sink ends or the client leaves. */
+  | { readonly status: number; readonly headers?: Record<string, string>; readonly text: string; readonly follow?: (sink: TextSink) => RunningWatch }
   /** A watch: the transport calls start with its sink and stop() when the client goes away. */
   | { readonly status: number; readonly headers?: Record<string, string>; readonly watch: (sink: WatchSink) => Promise<RunningWatch> };
+
+/** Where a followed text response goes (server.ts writes it to the HTTP response as it comes). */
+export interface TextSink {
+  write(text: string): void;
+  /** The stream is over; the transport ends the response. */
+  end(): void;
+}
 
 /** Admission after validation (node restriction from auth/node-restriction.ts plugs in here). */
 export type AdmissionCheck = (
@@ -59,6 +68,8 @@ export interface HandlerContext {
   readonly tableConverter?: TableConverter;
   /** Shared store watches per resource; absent: one store watch per HTTP watch. */
   readonly watchCaches?: WatchCaches;
+  /** Namespaces for lifecycle admission (absent: every namespaced create reads its namespace from the store). */
+  readonly namespaceCache?: NamespaceCache;
   /** host:port for discovery's serverAddressByClientCIDRs. */
   readonly serverAddress: string;
 }

@@ -229,6 +229,9 @@ export const pods: ResourceDefinition = {
   subresources: [
     { name: 'status', verbs: STATUS_VERBS },
     { name: 'binding', verbs: ['create'], kind: { group: '', version: 'v1', kind: 'Binding' } },
+    // Served by handlers/logs.ts and handlers/eviction.ts (routed in pipeline.ts).
+    { name: 'log', verbs: ['get'] },
+    { name: 'eviction', verbs: ['create'], kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
   ],
   categories: ['all'],
   schema: podSchema,

@@ -19,14 +19,28 @@ export interface GroupVersion {
 
 export class Registry {
   private readonly byPath = new Map<string, ResourceDefinition>();
-  readonly groupVersions: readonly GroupVersion[];
+  private served: ResourceDefinition[] = [];
+  private versionsCache: readonly GroupVersion[] | undefined;
+  /** Incremented by every add and remove (CRDs): documents derived from the registry cache by it. */
+  private changes = 0;
 
-  constructor(readonly resources: readonly ResourceDefinition[]) {
+  constructor(resources: readonly ResourceDefinition[]) {
+    for (const definition of resources) this.add(definition);
+    this.changes = 0;
+  }
+
+  get resources(): readonly ResourceDefinition[] {
+    return this.served;
+  }
+
+  get revision(): number {
+    return this.changes;
+  }
+
+  get groupVersions(): readonly GroupVersion[] {
+    if (this.versionsCache !== undefined) return this.versionsCache;
     const versions = new Map<string, { group: string; version: string; resources: ResourceDefinition[] }>();
-    for (const definition of resources) {
-      const key = `${apiVersionOf(definition)}/${definition.plural}`;
-      if (this.byPath.has(key)) throw new Error(`resource ${key} registered twice`);
-      this.byPath.set(key, definition);
+    for (const definition of this.served) {
       const groupVersion = apiVersionOf(definition);
       let entry = versions.get(groupVersion);
       if (entry === undefined) {
@@ -35,7 +49,28 @@ export class Registry {
       }
       entry.resources.push(definition);
     }
-    this.groupVersions = [...versions.values()];
+    this.versionsCache = [...versions.values()];
+    return this.versionsCache;
+  }
+
+  /** Serve one more resource (a custom resource's version); throws when its path is taken. */
+  add(definition: ResourceDefinition): void {
+    const key = `${apiVersionOf(definition)}/${definition.plural}`;
+    if (this.byPath.has(key)) throw new Error(`resource ${key} registered twice`);
+    this.byPath.set(key, definition);
+    this.served = [...this.served, definition];
+    this.versionsCache = undefined;
+    this.changes++;
+  }
+
+  /** Stop serving a resource added before (nothing when it is not served). */
+  remove(definition: ResourceDefinition): void {
+    const key = `${apiVersionOf(definition)}/${definition.plural}`;
+    if (this.byPath.get(key) !== definition) return;
+    this.byPath.delete(key);
+    this.served = this.served.filter((entry) => entry !== definition);
+    this.versionsCache = undefined;
+    this.changes++;
   }
 
   lookup(group: string, version: string, plural: string): ResourceDefinition | undefined {

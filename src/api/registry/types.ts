@@ -63,6 +63,20 @@ export interface ResourceDefinition {
   readonly gracefulDelete?: boolean;
   /** Verbs-only resources (selfsubjectaccessreviews): never stored. */
   readonly virtual?: boolean;
+  /** A custom resource (from a CRD): merge and JSON patches only, no strategic merge. */
+  readonly custom?: boolean;
+  /** Extra table columns (a CRD's additionalPrinterColumns), between NAME and AGE. */
+  readonly printerColumns?: readonly PrinterColumn[];
+}
+
+/** A CRD's additionalPrinterColumns entry; jsonPath is JSONPath-lite (.spec.replicas, .status.conditions[0].type). */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  readonly jsonPath: string;
+  readonly description?: string;
+  readonly priority?: number;
+  readonly format?: string;
 }
 
 export function apiVersionOf(definition: { readonly group: string; readonly version: string }): string {
