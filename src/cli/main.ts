@@ -1,27 +1,33 @@
 #!/usr/bin/env node
-// The `kplane` command: `up`, `down`, `status`, `logs`, `chaos`. It is the person-facing entry point of
-// the local cluster: `npm start` runs `kplane up` in the foreground. `status` and `chaos` read the
+// The `kplane` command: `up`, `down`, `status`, `logs`, `chaos`, `export-credentials`. It is the
+// person-facing entry point of the local cluster: `npm start` runs `kplane up` in the foreground.
+// `up --only NAME[,NAME]` starts one host's share of a cluster that spans several (docs/multi-host.md). `status` and `chaos` read the
 // config the cluster was started with from the cluster directory (recorded by `up`).
 import { parseArgs } from 'node:util';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { pino, type Logger } from 'pino';
 import { ClusterDir, DEFAULT_CLUSTER_DIR, isAlive } from '../cluster/cluster-dir.js';
 import { ConfigError, defineCluster, type ClusterConfig, type ClusterConfigInput } from '../cluster/config.js';
 import { Launcher } from '../cluster/launcher.js';
-import { apiServerUrl, planCluster } from '../cluster/plan.js';
-import { ensureClusterPki, writeAdminKubeconfig } from '../cluster/pki.js';
-import { ensureTokenFile } from '../api/auth/token-file.js';
+import { apiServerUrl, checkOnly, planCluster, UnknownProcessError } from '../cluster/plan.js';
+import { ensureClusterPki, PKI_DIR, writeAdminKubeconfig } from '../cluster/pki.js';
+import { ensureTokenFile, TOKEN_FILE } from '../api/auth/token-file.js';
 import { probeCluster, readRecordedConfig, recordClusterConfig, type ClusterProbe, type ProcessProbe } from '../cluster/chaos-probe.js';
 import { CHAOS_ACTIONS, ChaosError, LINK_ACTIONS, applyLinkFault, describeOutcome, injectProcessFault, isChaosAction, isLinkAction, linkFaultsFile } from '../cluster/chaos.js';
 import { LINK_FAULTS_ENV, NO_LINK_FAULTS, writeLinkFaults } from '../cluster/chaos-links.js';
 import { prettyLogLine } from './pretty-log.js';
 
 const USAGE = `usage: kplane <command> [options]
-  up [--config F] [--dir D] [--detach]   start the cluster (foreground unless --detach)
+  up [--config F] [--dir D] [--detach] [--only NAME[,NAME]]
+                                         start the cluster (foreground unless --detach);
+                                         --only: just these processes or roles (this host's share)
+  export-credentials OUT [--config F] [--dir D]
+                                         copy pki/, tokens, cluster secret and kubeconfig to OUT
+                                         (another host's cluster dir; docs/multi-host.md)
   down [--dir D]                         stop a running cluster
   status [--dir D] [--json]              show each process and its health
   logs COMPONENT [--dir D]               pretty-print a process's log
@@ -55,9 +61,25 @@ export async function loadConfig(file: string | undefined): Promise<ClusterConfi
   return defineCluster(input);
 }
 
-async function up(options: { config: string | undefined; dir: string; detach: boolean }): Promise<number> {
+interface UpOptions {
+  readonly config: string | undefined;
+  readonly dir: string;
+  readonly detach: boolean;
+  /** `--only`: the process names or roles to start; undefined starts them all. */
+  readonly only: readonly string[] | undefined;
+}
+
+/** `--only a,b --only c` → [a, b, c]; undefined when not given. */
+export function parseOnly(values: readonly string[] | undefined): string[] | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  return values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter((name) => name !== '');
+}
+
+async function up(options: UpOptions): Promise<number> {
   const config = await loadConfig(options.config);
   const dir = new ClusterDir(options.dir);
+  // A bad --only is refused before anything is made.
+  if (options.only !== undefined) checkOnly(config, options.only);
   const previous = dir.readState();
   if (previous !== undefined && isAlive(previous.launcherPid) && previous.launcherPid !== process.pid) {
     process.stderr.write(`a cluster is already running from ${dir.root} (launcher pid ${previous.launcherPid}); run kplane down first\n`);
@@ -72,12 +94,12 @@ async function up(options: { config: string | undefined; dir: string; detach: bo
   writeLinkFaults(linkFaultsFile(dir), NO_LINK_FAULTS);
   process.env[LINK_FAULTS_ENV] = linkFaultsFile(dir);
   const credentials = prepareCredentials(config, dir, log);
-  const plan = planCluster(config, dir);
+  const plan = planCluster(config, dir, options.only);
   const launcher = new Launcher(dir, config.name, log);
   const say = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
-  say(`kplane: starting cluster "${config.name}" in ${dir.root}`);
+  say(`kplane: starting ${options.only === undefined ? 'cluster' : `part of cluster (${plan.processes.map((spec) => spec.name).join(', ')}) of`} "${config.name}" in ${dir.root}`);
   for (const line of plan.missing) say(`  not started (not built yet): ${line}`);
   let stopping = false;
   const stop = async (): Promise<void> => {
@@ -101,6 +123,9 @@ async function up(options: { config: string | undefined; dir: string; detach: bo
   }
   log.info({ processes: plan.processes.length }, 'cluster ready');
   say(`kplane: ${plan.processes.length} processes running; state in ${join(dir.root, 'state.json')}`);
+  if (plan.processes.some((spec) => spec.role === 'store') && !plan.processes.some((spec) => spec.role === 'apiserver')) {
+    say('kplane: store replicas running; start the API servers (kplane up --only apiserver) once a quorum of replicas is up');
+  }
   say(`kplane: API server at ${apiServerUrl(config)}; try: kubectl --kubeconfig ${credentials.kubeconfig} get namespaces`);
   say('kplane: press Ctrl-C to stop');
   // Stay alive as the supervisor until a signal arrives.
@@ -123,8 +148,12 @@ function prepareCredentials(config: ClusterConfig, dir: ClusterDir, log: Logger)
 export const DETACH_TIMEOUT_MS = 60_000;
 
 /** Runs the launcher in the background and returns once the cluster is ready, or fails after 60 s. */
-async function detach(options: { config: string | undefined; dir: string }, dir: ClusterDir): Promise<number> {
-  const args = [fileURLToPath(import.meta.url), 'up', '--dir', dir.root, ...(options.config === undefined ? [] : ['--config', resolve(options.config)])];
+async function detach(options: UpOptions, dir: ClusterDir): Promise<number> {
+  const args = [
+    fileURLToPath(import.meta.url), 'up', '--dir', dir.root,
+    ...(options.config === undefined ? [] : ['--config', resolve(options.config)]),
+    ...(options.only === undefined ? [] : ['--only', options.only.join(',')]),
+  ];
   const output = openSync(join(dir.processDir('launcher'), 'console.log'), 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', output, output] });
   child.unref();
@@ -229,6 +258,36 @@ async function chaos(action: string | undefined, args: readonly string[], option
   }
 }
 
+/** What another host needs to join this cluster: the same CA, tokens and cluster secret (and the kubeconfig). */
+export const CREDENTIAL_FILES = [PKI_DIR, TOKEN_FILE, 'cluster-secret', 'kubeconfig'] as const;
+
+/**
+ * `kplane export-credentials OUT`: makes the credentials if this dir has none yet (as `up` does), then
+ * copies them into OUT, the cluster dir of another host (or a folder to carry there). It refuses an OUT
+ * that already holds another cluster's secret, so two clusters' credentials are never mixed.
+ */
+async function exportCredentials(out: string | undefined, options: { config: string | undefined; dir: string }): Promise<number> {
+  if (out === undefined) {
+    process.stderr.write('usage: kplane export-credentials OUT [--config F] [--dir D]\n');
+    return 2;
+  }
+  const config = await loadConfig(options.config);
+  const dir = new ClusterDir(options.dir);
+  dir.ensure();
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  prepareCredentials(config, dir, log);
+  const target = new ClusterDir(out);
+  const targetSecret = join(target.root, 'cluster-secret');
+  if (existsSync(targetSecret) && readFileSync(targetSecret, 'utf8').trim() !== dir.secret()) {
+    process.stderr.write(`${target.root} already holds another cluster's secret; not overwriting it\n`);
+    return 1;
+  }
+  mkdirSync(target.root, { recursive: true, mode: 0o700 });
+  for (const file of CREDENTIAL_FILES) cpSync(join(dir.root, file), join(target.root, file), { recursive: true });
+  process.stdout.write(`kplane: credentials of "${config.name}" copied to ${target.root} (${CREDENTIAL_FILES.join(', ')}); keep them private\n`);
+  return 0;
+}
+
 export const DOWN_TIMEOUT_MS = 30_000;
 
 async function down(options: { dir: string }): Promise<number> {
@@ -286,6 +345,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         config: { type: 'string' },
         dir: { type: 'string', default: DEFAULT_CLUSTER_DIR },
         detach: { type: 'boolean', default: false },
+        only: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
         'one-way': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -305,7 +365,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case 'up':
-        return await up({ config: values.config, dir, detach: values.detach ?? false });
+        return await up({ config: values.config, dir, detach: values.detach ?? false, only: parseOnly(values.only) });
+      case 'export-credentials':
+        return await exportCredentials(rest[0], { config: values.config, dir });
       case 'down':
         return await down({ dir });
       case 'status':
@@ -319,7 +381,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return 2;
     }
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof UnknownProcessError) {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { RemoteStoreClient } from '../store/client/remote-store-client.js';
 import type { ReplicaStatus } from '../store/replica/engine.js';
 import { isAlive, type ClusterDir, type ProcessState } from './cluster-dir.js';
-import { defineCluster, type ClusterConfig, type ClusterConfigInput } from './config.js';
+import { defineCluster, processAddress, type ClusterConfig, type ClusterConfigInput } from './config.js';
 import { storeReplicas } from './plan.js';
 
 /** The config a cluster was started with, kept beside the state file so status and chaos need no --config. */
@@ -176,7 +176,7 @@ export async function probeCluster(dir: ClusterDir, config: ClusterConfig | unde
       const alive = isAlive(entry.pid);
       const replica = replicas.get(entry.name);
       const httpsPort = entry.role === 'apiserver' ? entry.ports['https'] : undefined;
-      const api = config !== undefined && caCert !== undefined && httpsPort !== undefined ? await probeApiServer(`https://${config.apiServer.host}:${httpsPort}`, caCert, timeoutMs) : undefined;
+      const api = config !== undefined && caCert !== undefined && httpsPort !== undefined ? await probeApiServer(`https://${processAddress(config, entry.name).advertise}:${httpsPort}`, caCert, timeoutMs) : undefined;
       return { ...entry, alive, ...(replica === undefined ? {} : { replica }), ...(api === undefined ? {} : { api }) };
     }),
   );

@@ -6,7 +6,7 @@
 // did not start (today: none).
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { ClusterConfig } from './config.js';
+import { clusterProcessNames, processAddress, type ClusterConfig } from './config.js';
 import type { ClusterDir } from './cluster-dir.js';
 import type { ProcessSpec } from './launcher.js';
 
@@ -31,6 +31,8 @@ export interface StoreReplicaPlan {
   /** The actor node id peers and clients dial: `store-N@host:port`. */
   readonly node: string;
   readonly port: number;
+  /** The address it binds when that differs from the one in `node` (e.g. 0.0.0.0). */
+  readonly listenHost: string;
 }
 
 /** The store replicas of a config: ids 1..N, replica N listening on basePort + N - 1. */
@@ -39,7 +41,8 @@ export function storeReplicas(config: ClusterConfig): StoreReplicaPlan[] {
     const id = index + 1;
     const port = config.store.basePort + index;
     const name = `store-${id}`;
-    return { id, name, node: `${name}@${config.host}:${port}`, port };
+    const address = processAddress(config, name);
+    return { id, name, node: `${name}@${address.advertise}:${port}`, port, listenHost: address.listen };
   });
 }
 
@@ -59,11 +62,12 @@ function storeProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec[] {
     args: [
       '--id', String(replica.id),
       '--replicas', replicas,
-      '--data-dir', join(dir.processDir(replica.name), 'data'),
+      '--data-dir', join(dir.root, replica.name, 'data'),
       '--log-level', config.logLevel,
       '--tick-ms', String(config.store.tickMs),
       '--election-ticks', String(config.store.electionTicks),
       '--heartbeat-ticks', String(config.store.heartbeatTicks),
+      ...(replica.listenHost === processAddress(config, replica.name).advertise ? [] : ['--listen-host', replica.listenHost]),
     ],
     env: { [CLUSTER_SECRET_ENV]: dir.secret() },
     ports: { actor: replica.port },
@@ -72,13 +76,18 @@ function storeProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec[] {
 
 /** The HTTPS URL of API server `index` (0-based). */
 export function apiServerUrl(config: ClusterConfig, index = 0): string {
-  return `https://${config.apiServer.host}:${config.apiServer.port + index}`;
+  return `https://${urlHost(processAddress(config, `apiserver-${index + 1}`).advertise)}:${config.apiServer.port + index}`;
+}
+
+/** An address as a URL's host: IPv6 literals in brackets. */
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function apiServerProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec[] {
   return Array.from({ length: config.apiServer.count }, (_, index) => {
     const name = `apiserver-${index + 1}`;
-    dir.processDir(name);
+    const address = processAddress(config, name);
     return {
       name,
       role: 'apiserver',
@@ -87,7 +96,8 @@ function apiServerProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
         '--dir', dir.root,
         '--name', name,
         '--replicas', replicaListArgument(config),
-        '--host', config.apiServer.host,
+        '--host', address.advertise,
+        ...(address.listen === address.advertise ? [] : ['--listen-host', address.listen]),
         '--port', String(config.apiServer.port + index),
         '--actor-port', String(config.apiServer.actorPort + index),
         '--max-in-flight', String(config.apiServer.maxRequestsInFlight),
@@ -101,7 +111,8 @@ function apiServerProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
 
 /** The actor node id of API server `index` (0-based): where components connect. */
 export function apiServerActorNode(config: ClusterConfig, index = 0): string {
-  return `apiserver-${index + 1}@${config.apiServer.host}:${config.apiServer.actorPort + index}`;
+  const name = `apiserver-${index + 1}`;
+  return `${name}@${processAddress(config, name).advertise}:${config.apiServer.actorPort + index}`;
 }
 
 /** The simulated node names of simulated-node process `processIndex` (1-based): sim-<p>-1 … sim-<p>-<n>. */
@@ -117,15 +128,23 @@ export function simulatedNodeNames(config: ClusterConfig, processIndex: number):
 function componentProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec[] {
   let next = 0;
   const common = (name: string): string[] => {
-    dir.processDir(name);
     const apiServer = apiServerActorNode(config, next++ % config.apiServer.count);
     return ['--dir', dir.root, '--name', name, '--api-server', apiServer, '--log-level', config.logLevel];
   };
   const capacity = ['--cpu', config.nodes.capacity.cpu, '--memory', config.nodes.capacity.memory, '--pods', String(config.nodes.capacity.pods)];
+  const manager = config.controllerManager;
+  const managerSettings = [
+    '--lease-duration-ms', String(manager.leaseDurationMs),
+    '--renew-deadline-ms', String(manager.renewDeadlineMs),
+    '--retry-period-ms', String(manager.retryPeriodMs),
+    '--node-grace-period-ms', String(manager.nodeGracePeriodMs),
+    '--default-toleration-ms', String(manager.defaultTolerationMs),
+    '--evictions-per-second', String(manager.evictionsPerSecond),
+  ];
   const processes: ProcessSpec[] = [];
   for (let index = 1; index <= config.controllerManager.count; index++) {
     const name = `controller-manager-${index}`;
-    processes.push({ name, role: 'controller-manager', entry: entryPoint('controllers/main.js'), args: common(name), env: {}, ports: {} });
+    processes.push({ name, role: 'controller-manager', entry: entryPoint('controllers/main.js'), args: [...common(name), ...managerSettings], env: {}, ports: {} });
   }
   processes.push({
     name: 'scheduler',
@@ -152,7 +171,7 @@ function componentProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
       name,
       role: 'node-agent',
       entry: entryPoint('node-agent/main.js'),
-      args: [...common(name), '--mode', 'process', '--nodes', name, '--data-dir', join(dir.processDir(name), 'data'), ...capacity],
+      args: [...common(name), '--mode', 'process', '--nodes', name, '--data-dir', join(dir.root, name, 'data'), ...capacity],
       env: {},
       ports: {},
     });
@@ -160,7 +179,36 @@ function componentProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
   return processes;
 }
 
-export function planCluster(config: ClusterConfig, dir: ClusterDir): ClusterPlan {
+/** A `kplane up --only` selection that names no process of the config. */
+export class UnknownProcessError extends Error {
+  readonly code = 'UNKNOWN_PROCESS';
+  readonly retryable = false;
+  constructor(names: readonly string[], known: readonly string[]) {
+    super(`--only: ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not a process or role of this config (processes: ${known.join(', ')}; roles: ${PROCESS_ROLES.join(', ')})`);
+    this.name = 'UnknownProcessError';
+  }
+}
+
+/** The roles `--only` accepts besides process names. */
+export const PROCESS_ROLES = ['store', 'apiserver', 'controller-manager', 'scheduler', 'node-agent'] as const;
+
+/** Throws UnknownProcessError unless every entry of `only` is a process name or a role of the config (nothing is made). */
+export function checkOnly(config: ClusterConfig, only: readonly string[]): void {
+  const known = clusterProcessNames(config);
+  const unknown = only.filter((name) => !known.includes(name) && !(PROCESS_ROLES as readonly string[]).includes(name));
+  if (unknown.length > 0 || only.length === 0) throw new UnknownProcessError(only.length === 0 ? ['(nothing)'] : unknown, known);
+}
+
+/**
+ * The plan of a whole cluster, or with `only` (process names or roles, `kplane up --only`) just that
+ * share of it, in the same order: the processes of one host when the cluster spans several. The
+ * arguments of each process are the same either way (every process knows every replica's address).
+ */
+export function planCluster(config: ClusterConfig, dir: ClusterDir, only?: readonly string[]): ClusterPlan {
+  if (only !== undefined) checkOnly(config, only);
   const processes: ProcessSpec[] = [...storeProcesses(config, dir), ...apiServerProcesses(config, dir), ...componentProcesses(config, dir)];
-  return { processes, missing: [] };
+  const selected = only === undefined ? processes : processes.filter((spec) => only.includes(spec.name) || only.includes(spec.role));
+  // A folder (data and log) for each process started here only, not for the other hosts' share.
+  for (const spec of selected) dir.processDir(spec.name);
+  return { processes: selected, missing: [] };
 }
