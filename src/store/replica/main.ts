@@ -5,6 +5,7 @@
 //     --replicas 1=replica-1@127.0.0.1:7101,2=replica-2@127.0.0.1:7102,3=replica-3@127.0.0.1:7103 \
 //     --data-dir .kplane/replica-1 [--log-level info] [--tick-ms 100] [--election-ticks 10]
 //     [--heartbeat-ticks 1] [--snapshot-every 10000] [--actor-heartbeat-ms 200]
+//     [--listen-host 0.0.0.0]   (bind there instead of the host in its own node id)
 //   The cluster secret comes from the environment (KPLANE_CLUSTER_SECRET) or --secret-file; never argv.
 //
 // It opens the durable storage (WAL + snapshots) in the data dir, builds the ReplicaNode, and an
@@ -30,6 +31,7 @@ import { parseNodeId, WsTransport } from '../../actors/ws-transport.js';
 import { CLUSTER_SECRET_ENV } from '../../cluster/plan.js';
 import { DurableStorage } from '../../raft/durable-storage.js';
 import { endpointBehavior } from './endpoint.js';
+import { withLinkFaults } from '../../cluster/chaos-links.js';
 import { ReplicaNode } from './node.js';
 import { keepPeersConnected, peerBehavior, raftOutbox, tapConnectionLosses } from './peer.js';
 import { REPLICA_PROTOCOL, STORE_MAX_FRAME_BYTES, type ReplicaAddress } from './protocol.js';
@@ -48,6 +50,8 @@ export interface ReplicaProcessConfig {
   readonly heartbeatTicks: number;
   readonly snapshotEveryEntries: number;
   readonly actorHeartbeatMs: number;
+  /** The address to bind when not the one in its node id (--listen-host, e.g. 0.0.0.0; docs/multi-host.md). */
+  readonly listenHost?: string;
 }
 
 /** Parses `--replicas 1=node,2=node`: ids are positive integers, nodes listening actor node ids. */
@@ -85,6 +89,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Re
       'heartbeat-ticks': { type: 'string' },
       'snapshot-every': { type: 'string' },
       'actor-heartbeat-ms': { type: 'string' },
+      'listen-host': { type: 'string' },
     },
     strict: true,
   });
@@ -109,6 +114,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Re
     heartbeatTicks: positiveInteger('heartbeat-ticks', values['heartbeat-ticks'], 1),
     snapshotEveryEntries: positiveInteger('snapshot-every', values['snapshot-every'], 10_000),
     actorHeartbeatMs: positiveInteger('actor-heartbeat-ms', values['actor-heartbeat-ms'], 200),
+    ...(values['listen-host'] === undefined ? {} : { listenHost: values['listen-host'] }),
   };
 }
 
@@ -133,7 +139,7 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
   const transport = new WsTransport({
     node: self.node,
     incarnation,
-    listen: endpoint,
+    listen: config.listenHost === undefined ? endpoint : { host: config.listenHost, port: endpoint.port },
     secret: config.secret,
     log,
     clock: systemClock,
@@ -152,7 +158,8 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
       clock: systemClock,
       random: new Prng(config.id * 7919 + (Date.now() % 100_000)),
       log,
-      transport: tapConnectionLosses(transport, config.replicas, (id) => connectionLost.listener(id)),
+      // withLinkFaults: `kplane chaos partition|delay|drop` rules, when the launcher asked for them (docs/chaos.md).
+      transport: tapConnectionLosses(withLinkFaults(transport, new Prng(config.id * 31 + (Date.now() % 100_000)), log), config.replicas, (id) => connectionLost.listener(id)),
       protocol: REPLICA_PROTOCOL,
       onRootFailure: (error) => {
         log.fatal({ err: error }, 'replica actors failed past the guardian; exiting');
