@@ -4,7 +4,9 @@
 //   - linearizable reads at 64 clients: reads/s;
 //   - failover: kill -9 of the leader to the next acknowledged write (median and max of 5 kills).
 // Ratios are kplane / etcd for throughput and etcd-relative for latency. Progress on stderr, a table on
-// stdout, ONE JSON line at the end. Options: --quick (shorter windows, 3 kills), --skip-etcd.
+// stdout, ONE JSON line at the end. Options: --quick (shorter windows, 3 kills), --skip-etcd,
+// --c64-only (an unreported warm-up at 16 clients, then puts and reads at 64 clients only, no
+// failover: for profiling rounds).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,8 @@ import { KplaneSide } from './store-kplane-side.js';
 
 const quick = process.argv.includes('--quick');
 const skipEtcd = process.argv.includes('--skip-etcd');
-const WRITE_CONCURRENCY = [1, 16, 64, 256] as const;
+const c64Only = process.argv.includes('--c64-only');
+const WRITE_CONCURRENCY: readonly number[] = c64Only ? [64] : [1, 16, 64, 256];
 const READ_CONCURRENCY = 64;
 const WARMUP_MS = quick ? 500 : 1_000;
 const DURATION_MS = quick ? 2_000 : 5_000;
@@ -38,6 +41,10 @@ async function measure(side: StoreSide): Promise<SideFigures> {
   await side.start();
   try {
     const writes = new Map<number, LoadResult>();
+    if (c64Only) {
+      // The full run measures c=64 after the c=1 and c=16 rounds: warm up the same way (unreported).
+      await runClosedLoop({ concurrency: 16, warmupMs: 0, durationMs: DURATION_MS, operation: (client, sequence) => side.put(client, 1_000_000 + sequence, 10_000) });
+    }
     for (const concurrency of WRITE_CONCURRENCY) {
       progress(`${side.name}: puts at ${concurrency} clients for ${DURATION_MS} ms`);
       const result = await runClosedLoop({
@@ -58,7 +65,8 @@ async function measure(side: StoreSide): Promise<SideFigures> {
       operation: (client, sequence) => side.get(client, sequence),
     });
     progress(`${side.name}:   ${reads.opsPerS.toFixed(0)} reads/s, p99 ${reads.p99Ms.toFixed(1)} ms`);
-    progress(`${side.name}: failover, ${KILLS} kills of the leader under ${FAILOVER_WRITERS} writers`);
+    if (!c64Only) progress(`${side.name}: failover, ${KILLS} kills of the leader under ${FAILOVER_WRITERS} writers`);
+    if (c64Only) return { writes, reads, failoverMs: [0] };
     const failoverMs = await measureFailover(side, {
       writers: FAILOVER_WRITERS,
       kills: KILLS,

@@ -65,9 +65,12 @@ export class DurableStorage {
     };
   }
 
-  /** Resolves once `entries` and `hardState` are fdatasync'd (group commit with concurrent calls). */
-  persist(entries: readonly Entry[], hardState?: HardState): Promise<void> {
-    return this.wal.append(entries, hardState);
+  /**
+   * Resolves once `entries` and `hardState` are fdatasync'd (group commit with concurrent calls); with
+   * `sync` false (Ready.mustSync false: only the commit index changed), once they are written.
+   */
+  persist(entries: readonly Entry[], hardState?: HardState, sync = true): Promise<void> {
+    return this.wal.append(entries, hardState, { sync });
   }
 
   /** Writes the snapshot file, records its marker in the WAL, then drops segments it covers. */

@@ -2,6 +2,9 @@
 // markers, each record framed with a CRC32C chained from the previous record (src/raft/wal-record.ts).
 // The driver appends through `append`, which resolves only after the bytes are fdatasync'd; appends that
 // arrive while a write+sync is in flight share the next one (group commit: where throughput comes from).
+// An append with `sync: false` (a hard state whose commit index alone changed: etcd-raft's !MustSync)
+// resolves once written; the next synced append or a segment change syncs it, and losing it in a
+// crash only loses the tail of the log (a commit index the replica learns again from its leader).
 // On open, the log is replayed: a torn tail is truncated and reported, corruption anywhere else refuses
 // to open (WalCorruptError naming file and offset). Format and rules: docs/raft-storage.md.
 import { open, readdir, readFile, unlink, mkdir } from 'node:fs/promises';
@@ -108,6 +111,10 @@ export class Wal {
   private writtenMarker: SnapshotMeta | undefined;
   private pending: QueuedRecord[] = [];
   private pendingBytes = 0;
+  /** Some queued append wants to be synced (the batch is fdatasync'd). */
+  private pendingNeedsSync = false;
+  /** Bytes were written to the current segment since its last fdatasync. */
+  private unsynced = false;
   private waiters: Waiter[] = [];
   private flushing: Promise<void> | undefined;
   private failure: Error | undefined;
@@ -217,14 +224,15 @@ export class Wal {
   }
 
   /**
-   * Queues `entries` (and `hardState`, written after them) and resolves once they are fdatasync'd.
+   * Queues `entries` (and `hardState`, written after them) and resolves once they are fdatasync'd
+   * (with `sync: false`: once written; only for what may be lost in a crash, see the header).
    * Entries whose index is <= the last written index replace that suffix (see docs/raft-storage.md).
    */
-  append(entries: readonly Entry[], hardState?: HardState): Promise<void> {
+  append(entries: readonly Entry[], hardState?: HardState, options: { readonly sync?: boolean } = {}): Promise<void> {
     const records: QueuedRecord[] = [];
     for (const entry of entries) records.push({ type: RecordType.Entry, payload: encodeEntry(entry), entryIndex: entry.index });
     if (hardState !== undefined) records.push({ type: RecordType.HardState, payload: encodeHardState(hardState), hardState });
-    return this.enqueue(records);
+    return this.enqueue(records, options.sync ?? true);
   }
 
   /** Records that a snapshot at `meta` is durable (write the snapshot file first). */
@@ -256,6 +264,7 @@ export class Wal {
     if (this.closed) return;
     this.closed = true;
     await this.flushing;
+    if (this.unsynced && this.failure === undefined) await this.file.datasync();
     await this.file.close();
   }
 
@@ -268,7 +277,7 @@ export class Wal {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private enqueue(records: QueuedRecord[]): Promise<void> {
+  private enqueue(records: QueuedRecord[], sync = true): Promise<void> {
     try {
       this.assertWritable();
     } catch (error) {
@@ -281,6 +290,7 @@ export class Wal {
     this.appendCount++;
     for (const record of records) this.pending.push(record);
     this.pendingBytes += bytes;
+    this.pendingNeedsSync ||= sync;
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.flushing === undefined) this.flushing = this.flushLoop();
     return done;
@@ -294,11 +304,13 @@ export class Wal {
       while (this.pending.length > 0) {
         const records = this.pending;
         const waiters = this.waiters;
+        const sync = this.pendingNeedsSync;
         this.pending = [];
         this.waiters = [];
         this.pendingBytes = 0;
+        this.pendingNeedsSync = false;
         try {
-          await this.writeBatch(records);
+          await this.writeBatch(records, sync);
         } catch (error) {
           this.failure = error instanceof CrashPointError ? error : new WalFailedError(error);
           for (const waiter of [...waiters, ...this.waiters]) waiter.reject(this.failure);
@@ -313,7 +325,7 @@ export class Wal {
     }
   }
 
-  private async writeBatch(records: readonly QueuedRecord[]): Promise<void> {
+  private async writeBatch(records: readonly QueuedRecord[], sync: boolean): Promise<void> {
     const bytes = framedBytes(records);
     if (this.fileBytes + bytes > this.maxSegmentBytes && this.fileBytes > this.fileStartBytes) {
       const firstEntry = records.find((record) => record.entryIndex !== undefined);
@@ -328,10 +340,15 @@ export class Wal {
       written += bytesWritten;
     }
     this.writeCount++;
-    this.crashPoints.reach('wal.after-write-before-sync');
-    await this.file.datasync();
-    this.fsyncCount++;
-    this.crashPoints.reach('wal.after-sync');
+    if (sync) {
+      this.crashPoints.reach('wal.after-write-before-sync');
+      await this.file.datasync();
+      this.fsyncCount++;
+      this.unsynced = false;
+      this.crashPoints.reach('wal.after-sync');
+    } else {
+      this.unsynced = true;
+    }
     this.fileBytes += bytes;
     this.chainCrc = crc;
     const segment = this.segments[this.segments.length - 1] as SegmentInfo;
@@ -347,6 +364,13 @@ export class Wal {
   private async startSegment(firstIndex: number): Promise<void> {
     const previous = this.segments[this.segments.length - 1] as SegmentInfo;
     const sequence = previous.sequence + 1;
+    // The next segment chains from this one's last record: an unsynced tail here must not be lost
+    // under a durable segment after it (that would be a tear in the middle of the log).
+    if (this.unsynced) {
+      await this.file.datasync();
+      this.fsyncCount++;
+      this.unsynced = false;
+    }
     const created = await createSegment(this.dir, this.crashPoints, { sequence, firstIndex, chainSeed: this.chainCrc }, this.writtenHardState, this.writtenMarker);
     this.fsyncCount += 2;
     await this.file.close();

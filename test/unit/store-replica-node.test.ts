@@ -1,7 +1,7 @@
 // ReplicaNode on a virtual clock: three replicas wired directly (no network faults, in-memory storage).
 // The randomized fault runs are in test/sim; this file checks the node's own duties: writes answered
-// once applied, NOT_LEADER from followers, linearizable reads on any replica, watches, snapshots and
-// catch-up, lease expiry decided by the leader, and a leader change that keeps every acknowledged write.
+// once applied (by a leader whose own fsync is slow too), NOT_LEADER from followers, linearizable reads
+// on any replica (sharing ReadIndex rounds), watches, snapshots and catch-up, lease expiry decided by the leader, and a leader change that keeps every acknowledged write.
 
 import test from 'ava';
 import { Prng, silentLogger } from '../../src/actors/index.js';
@@ -15,9 +15,20 @@ import { VirtualClock } from '../../src/testing/virtual-clock.js';
 class MemoryStorage implements ReplicaStorage {
   persisted = 0;
   snapshots: Snapshot[] = [];
+  /** While set, persists of entries wait (a slow fsync) until `release()`. */
+  hold = false;
+  private held: (() => void)[] = [];
   persist(entries: readonly Entry[], _hardState?: HardState): Promise<void> {
     this.persisted += entries.length;
-    return Promise.resolve();
+    if (!this.hold || entries.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.held.push(resolve));
+  }
+  get heldCount(): number {
+    return this.held.length;
+  }
+  release(): void {
+    this.hold = false;
+    for (const resolve of this.held.splice(0)) resolve();
   }
   saveSnapshot(snapshot: Snapshot): Promise<void> {
     this.snapshots.push(snapshot);
@@ -120,6 +131,33 @@ test('a leader is elected; writes are answered once applied on every replica; fo
   const refused = await t.throwsAsync(settle(g, follower.write({ type: 'put', put: { key: '/c', value: encoder.encode('x') } })));
   t.true(refused instanceof NotLeaderError);
   t.is((refused as NotLeaderError).leader, leader.status().id);
+});
+
+test('a leader answers writes its followers made durable while its own fsync is still running', async (t) => {
+  const g = group(7);
+  await g.run(3_000);
+  const leader = g.leader();
+  const storage = g.storages.get(leader.status().id) as MemoryStorage;
+  storage.hold = true;
+  const result = await put(g, leader, '/slow-leader-disk', 'one');
+  t.true(storage.heldCount > 0, "the leader's own persist is still held");
+  t.true(leader.metrics.earlyAppliedEntries > 0);
+  storage.release();
+  const next = await put(g, leader, '/after', 'two');
+  t.is(next.header.revision, result.header.revision + 1);
+  await g.run(500);
+  for (const node of g.nodes.values()) t.is(node.machine.revision, next.header.revision);
+});
+
+test('linearizable reads arriving together share ReadIndex rounds', async (t) => {
+  const g = group(8);
+  await g.run(3_000);
+  const leader = g.leader();
+  await put(g, leader, '/r', 'v');
+  const roundsBefore = leader.metrics.readRounds;
+  const reads = await settle(g, Promise.all(Array.from({ length: 50 }, () => leader.range({ key: '/r' }))));
+  t.true(reads.every((read) => decoder.decode(read.kvs[0]?.value) === 'v'));
+  t.true(leader.metrics.readRounds - roundsBefore <= 2, `${leader.metrics.readRounds - roundsBefore} rounds for 50 reads`);
 });
 
 test('linearizable reads on a follower see every write acknowledged before them', async (t) => {

@@ -1,4 +1,4 @@
-// The WAL: round trips across reopen, group commit, torn tails (truncated and reported), mid-log
+// The WAL: round trips across reopen, group commit, unsynced appends, torn tails (truncated and reported), mid-log
 // corruption (refused, naming file and offset), segment rollover and release, the conflicting-suffix
 // and snapshot-marker replay rules, and named crash points.
 import test from 'ava';
@@ -91,6 +91,35 @@ test('group commit: concurrent appends all resolve and share fewer fsyncs than a
   const { wal: reopened, recovered } = await Wal.open(dir, { log });
   t.is(recovered.entries.length, appends);
   t.deepEqual(recovered.hardState, { term: 1, vote: 1, commit: appends - 1 });
+  await reopened.close();
+});
+
+test('an unsynced append (a commit-only hard state) is written without an fsync, synced by the next append or a segment change', async (t) => {
+  const dir = await tempDir();
+  const { wal } = await Wal.open(dir, { log, maxSegmentBytes: 400 });
+  await wal.append(entries(1, 3, 1), { term: 1, vote: 1, commit: 0 });
+  const fsyncsBefore = wal.stats().fsyncs;
+  await wal.append([], { term: 1, vote: 1, commit: 3 }, { sync: false });
+  t.is(wal.stats().fsyncs, fsyncsBefore, 'a commit-only hard state costs no fsync');
+  await wal.append([entry(4, 1)]);
+  t.is(wal.stats().fsyncs, fsyncsBefore + 1);
+  // An unsynced tail is synced before a new segment chains from it.
+  let index = 5;
+  const segmentsBefore = wal.stats().segments;
+  while (wal.stats().segments === segmentsBefore) {
+    const fsyncs = wal.stats().fsyncs;
+    await wal.append([], { term: 1, vote: 1, commit: index - 1 }, { sync: false });
+    await wal.append([entry(index, 1)]);
+    if (wal.stats().segments === segmentsBefore) t.is(wal.stats().fsyncs, fsyncs + 1);
+    else t.true(wal.stats().fsyncs >= fsyncs + 3, 'the new segment and its directory are synced, then the batch');
+    index++;
+  }
+  await wal.append([], { term: 1, vote: 1, commit: index - 1 }, { sync: false });
+  await wal.close();
+  const { wal: reopened, recovered } = await Wal.open(dir, { log });
+  t.deepEqual(summary(recovered.entries), summary(entries(1, index - 1, 1)));
+  t.deepEqual(recovered.hardState, { term: 1, vote: 1, commit: index - 1 }, 'close syncs the last unsynced hard state');
+  t.is(recovered.tornTailTruncated, undefined);
   await reopened.close();
 });
 

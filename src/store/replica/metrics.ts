@@ -53,6 +53,15 @@ export class ReplicaMetrics {
   readonly apply = new LatencyHistogram();
   leaderChanges = 0;
   proposalsPending = 0;
+  /** Batching, as counters (ratios tell entries per Ready / per fsync, messages per Ready). */
+  readys = 0;
+  persists = 0;
+  persistedEntries = 0;
+  appliedEntries = 0;
+  /** Applied by a leader while its own fsync was still running (node.ts applyCommittedEarly). */
+  earlyAppliedEntries = 0;
+  messagesSent = 0;
+  readRounds = 0;
   private window = new LatencyHistogram();
 
   observeFsync(ms: number, log: Logger): void {
@@ -78,6 +87,19 @@ export class ReplicaMetrics {
       `kplane_store_leader_changes_total ${this.leaderChanges}`,
       '# TYPE kplane_store_proposals_pending gauge',
       `kplane_store_proposals_pending ${this.proposalsPending}`,
+      ...counters([
+        ['kplane_store_readys_total', this.readys],
+        ['kplane_store_persists_total', this.persists],
+        ['kplane_store_persisted_entries_total', this.persistedEntries],
+        ['kplane_store_applied_entries_total', this.appliedEntries],
+        ['kplane_store_early_applied_entries_total', this.earlyAppliedEntries],
+        ['kplane_store_raft_messages_sent_total', this.messagesSent],
+        ['kplane_store_read_index_rounds_total', this.readRounds],
+      ]),
     ].join('\n');
   }
+}
+
+function counters(pairs: readonly (readonly [string, number])[]): string[] {
+  return pairs.flatMap(([name, value]) => [`# TYPE ${name} counter`, `${name} ${value}`]);
 }

@@ -1,5 +1,6 @@
 // ReplicaNode: one store replica's consensus half. It drives the Raft core's Ready loop (persist,
-// send, apply, advance), applies committed commands to the MVCC state machine, and implements
+// send, apply, advance; applying committed entries while the new ones are being persisted, see
+// handleReady and applyCommittedEarly), applies committed commands to the MVCC state machine, and implements
 // ReplicaEngine for the client endpoint: writes become proposals answered when applied, linearizable
 // reads wait for a ReadIndex round, watches are served from the local state machine.
 //
@@ -44,8 +45,11 @@ import { ReplicaMetrics } from './metrics.js';
 
 /** Where a replica's Raft state is made durable. DurableStorage (src/raft) is the real one. */
 export interface ReplicaStorage {
-  /** Resolves once entries and hard state are synced to stable storage. */
-  persist(entries: readonly Entry[], hardState?: HardState): Promise<void>;
+  /**
+   * Resolves once entries and hard state are synced to stable storage. `sync` false (only the commit
+   * index changed): resolves once written in order with the rest; it need not be synced yet.
+   */
+  persist(entries: readonly Entry[], hardState?: HardState, sync?: boolean): Promise<void>;
   /** Writes the snapshot durably and drops the log it covers. */
   saveSnapshot(snapshot: Snapshot): Promise<void>;
 }
@@ -100,6 +104,8 @@ const HOUSEKEEPING_INTERVAL_MS = 500;
 const INTERNAL_RETRY_MS = 2_000;
 /** A follower that lost its leader's connection campaigns within this many ticks (at a random point). */
 const FORGET_CAMPAIGN_TICKS = 2;
+/** ReadIndex rounds in flight at once (more reads wait for the next round). */
+const READ_ROUNDS_IN_FLIGHT = 1;
 /** Keys of physical compaction done per housekeeping round. */
 const COMPACT_STEP_KEYS = 10_000;
 
@@ -135,6 +141,10 @@ export class ReplicaNode implements ReplicaEngine {
   private watchDrainScheduled = false;
 
   private processing = false;
+  /** A drain of Readys is deferred to the end of the current turn (see process). */
+  private drainScheduled = false;
+  /** The leader's Ready whose entries are being persisted, and its term (see applyCommittedEarly). */
+  private persisting: { readonly ready: Ready; readonly term: number } | undefined;
   private processAgain = false;
   private closed = false;
   private tickTimer: TimerHandle | undefined;
@@ -245,6 +255,7 @@ export class ReplicaNode implements ReplicaEngine {
   receive(message: Message): void {
     if (this.closed) return;
     this.raft.step(message);
+    if (message.type === 'append-response' && this.persisting !== undefined) this.applyCommittedEarly(this.persisting);
     this.process();
   }
 
@@ -365,13 +376,19 @@ export class ReplicaNode implements ReplicaEngine {
     }
   }
 
-  /** One ReadIndex round covers every read that arrived since the last round started. */
+  /**
+   * One ReadIndex round covers every read that arrived since the last round started. One round at a
+   * time (as etcd does): reads arriving meanwhile share the next one, so that under load a round
+   * (a heartbeat to every follower and a quorum of answers) serves many reads, not one each.
+   */
   private startReadRound(): void {
     if (this.readsToStart.length === 0) return;
     if (this.statusValue.leader === NO_REPLICA) return; // wait for a leader (or the read's timeout)
+    if (this.readRounds.size >= READ_ROUNDS_IN_FLIGHT) return; // started again when the round answers
     const requestId = `${this.options.id}-${this.nextReadRound++}`;
     this.readRounds.set(requestId, { reads: this.readsToStart, startedMs: this.clock.now() });
     this.readsToStart = [];
+    this.metrics.readRounds++;
     this.raft.readIndex(requestId);
   }
 
@@ -408,7 +425,12 @@ export class ReplicaNode implements ReplicaEngine {
     });
   }
 
-  /** Handles Readys until the core has none; re-entrant calls during a persist run it again after. */
+  /**
+   * Handles Readys until the core has none; re-entrant calls during a persist run it again after.
+   * The drain starts after the current turn (clock.defer), not at once: the requests and Raft
+   * messages of one incoming batch are all stepped first and share one Ready, one append message per
+   * follower and one fsync, instead of the first of them going alone.
+   */
   private process(): void {
     if (this.closed) return;
     this.startReadRound();
@@ -416,7 +438,16 @@ export class ReplicaNode implements ReplicaEngine {
       this.processAgain = true;
       return;
     }
-    if (!this.raft.hasReady()) return;
+    if (this.drainScheduled || !this.raft.hasReady()) return;
+    this.drainScheduled = true;
+    this.clock.defer(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    if (this.closed || this.processing || !this.raft.hasReady()) return;
     this.processing = true;
     void this.drainReadys().then(
       () => {
@@ -447,22 +478,92 @@ export class ReplicaNode implements ReplicaEngine {
     // A leader may send its appends while it persists them (Raft thesis 10.2.1): it counts its own
     // log only once durable. Everything else (votes above all) goes out after the persist.
     const leaderNow = this.statusValue.role === 'leader' && ready.softState === undefined;
+    this.metrics.readys++;
+    this.metrics.messagesSent += ready.messages.length;
     const early = leaderNow ? ready.messages : [];
     for (const message of early) this.options.outbox(message.to, message);
 
+    // Committed entries are durable on a quorum already, so they are applied (and their writes and
+    // reads answered) while this Ready's own entries are being synced, as etcd does: a write then
+    // waits for one fsync round, not for the next batch's fsync as well. A snapshot or a membership
+    // change is applied after the persist, in the core's plain order.
+    const applyWhilePersisting = ready.snapshot === undefined && !ready.committedEntries.some((entry) => entry.type === EntryType.ConfChange);
+    if (applyWhilePersisting) this.applyCommitted(ready);
+
     if (ready.snapshot !== undefined) await this.installSnapshot(ready.snapshot);
     if (ready.entries.length > 0 || ready.hardState !== undefined) {
+      // Without mustSync only the commit index changed: it is written (in order, awaited, so no two
+      // persists are ever in flight) but not fsync'd; losing it loses a commit index that the
+      // replica learns again from its leader (etcd-raft's MustSync).
       const started = this.clock.now();
-      await this.options.storage.persist(ready.entries, ready.hardState);
-      this.metrics.observeFsync(this.clock.now() - started, this.log);
+      if (leaderNow && ready.mustSync) this.persisting = { ready, term: this.statusValue.term };
+      try {
+        await this.options.storage.persist(ready.entries, ready.hardState, ready.mustSync);
+      } finally {
+        this.persisting = undefined;
+      }
+      if (ready.mustSync) {
+        this.metrics.persists++;
+        this.metrics.persistedEntries += ready.entries.length;
+        this.metrics.observeFsync(this.clock.now() - started, this.log);
+      }
       this.memory.append(ready.entries);
       if (ready.hardState !== undefined) this.memory.setHardState(ready.hardState);
     }
     if (!leaderNow) for (const message of ready.messages) this.options.outbox(message.to, message);
 
+    if (!applyWhilePersisting) this.applyCommitted(ready);
+    if (ready.softState !== undefined) this.onSoftState(ready.softState.leader, ready.softState.role === 'leader');
+    this.serveReads();
+  }
+
+  /**
+   * A leader waiting on its own fsync: the followers' acks may already have committed entries of the
+   * Ready being persisted (a quorum without the leader: Raft thesis 10.2.1), but the core hands them
+   * out only in the next Ready, after this persist. They are applied now, and their writes answered,
+   * so that a slow fsync on the leader does not delay writes the followers made durable; the next
+   * Ready's committedEntries then skip them (applyEntry ignores indexes already applied).
+   * Only while the node leads in the term of that Ready: a leader never overwrites its own log, so
+   * the entries it holds at indexes up to its commit index are the committed ones. Entries are taken
+   * from the persisted log (MemoryLogStorage) or from the Ready in flight; a membership change stops
+   * the early apply (it is applied in the core's order).
+   */
+  private applyCommittedEarly(persisting: { readonly ready: Ready; readonly term: number }): void {
+    const raft = this.raft.status();
+    if (raft.role !== 'leader' || raft.term !== persisting.term) return;
+    const inFlight = persisting.ready.entries;
+    const firstInFlight = inFlight[0]?.index ?? Number.POSITIVE_INFINITY;
+    const commit = Math.min(raft.commit, inFlight[inFlight.length - 1]?.index ?? this.memory.lastIndex());
+    let index = this.machine.appliedIndex + 1;
+    if (index > commit) return;
+    const started = this.clock.now();
+    let applied = 0;
+    for (; index <= commit; index++) {
+      const entry = index >= firstInFlight ? inFlight[index - firstInFlight] : this.persistedEntry(index);
+      if (entry === undefined || entry.index !== index || entry.type === EntryType.ConfChange) break;
+      this.applyEntry(entry);
+      applied++;
+    }
+    if (applied === 0) return;
+    this.metrics.appliedEntries += applied;
+    this.metrics.earlyAppliedEntries += applied;
+    this.metrics.observeApply(this.clock.now() - started);
+    this.serveReads();
+  }
+
+  /** The entry at `index` of the persisted log, if it holds it. */
+  private persistedEntry(index: number): Entry | undefined {
+    if (index < this.memory.firstIndex() || index > this.memory.lastIndex()) return undefined;
+    return this.memory.entries(index, index + 1, Number.POSITIVE_INFINITY)[0];
+  }
+
+  /** Applies the Ready's committed entries, then serves the reads its ReadIndex rounds released. */
+  private applyCommitted(ready: Ready): void {
     if (ready.committedEntries.length > 0) {
       const started = this.clock.now();
+      const before = this.machine.appliedIndex;
       for (const entry of ready.committedEntries) this.applyEntry(entry);
+      this.metrics.appliedEntries += this.machine.appliedIndex - before;
       this.metrics.observeApply(this.clock.now() - started);
     }
     for (const state of ready.readStates) {
@@ -474,8 +575,8 @@ export class ReplicaNode implements ReplicaEngine {
         this.readsToServe.push(read);
       }
     }
-    if (ready.softState !== undefined) this.onSoftState(ready.softState.leader, ready.softState.role === 'leader');
     this.serveReads();
+    if (ready.readStates.length > 0) this.startReadRound();
   }
 
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
@@ -533,7 +634,10 @@ export class ReplicaNode implements ReplicaEngine {
     this.statusValue = next;
     if (next.leader !== before.leader || next.role !== before.role || next.term !== before.term) {
       for (const listener of this.statusListeners) listener(next);
-      // Reads waiting for a leader can start now.
+      // A round in flight under the old leader may never answer: its reads go in a new round (a
+      // later read index is still linearizable). Reads waiting for a leader can start now.
+      for (const round of this.readRounds.values()) this.readsToStart.push(...round.reads);
+      this.readRounds.clear();
       this.startReadRound();
     }
     this.maybeSnapshot();
