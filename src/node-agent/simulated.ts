@@ -133,6 +133,10 @@ export class SimulatedNode {
         this.records.set(key, { uid: meta.uid ?? '', phase: 'Ended', timer: undefined });
         return;
       }
+      if (phase === 'Running') {
+        this.adopt(key, pod);
+        return;
+      }
       record = { uid: meta.uid ?? '', phase: 'Pending', timer: undefined };
       this.records.set(key, record);
       const pending = record;
@@ -142,6 +146,20 @@ export class SimulatedNode {
     // A cue may arrive on a running pod.
     const cue = meta.annotations?.[SIMULATE_ANNOTATION];
     if ((record.phase === 'Running' || record.phase === 'Ready') && (cue === 'fail' || cue === 'succeed')) void this.endPod(key, pod, record, cue);
+  }
+
+  /**
+   * A pod already Running on this node when the agent (re)started: adopt it as it is, Ready or not yet,
+   * as a kubelet restart leaves running containers alone, rather than playing its start again.
+   */
+  private adopt(key: string, pod: KubeObject): void {
+    const status = (pod['status'] ?? {}) as { startTime?: string; conditions?: { type?: string; status?: string }[] };
+    const isReady = status.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') === true;
+    const record: PodRecord = { uid: metaOf(pod).uid ?? '', phase: isReady ? 'Ready' : 'Running', timer: undefined };
+    this.records.set(key, record);
+    if (isReady) return;
+    const startedAt = status.startTime ?? timestamp(this.options.clock.now());
+    record.timer = this.options.clock.setTimer(this.options.readyDelayMs ?? 0, () => void this.readyPod(key, pod, record, startedAt));
   }
 
   private forget(pod: KubeObject): void {

@@ -211,3 +211,31 @@ test('status writes refused with 429 (a busy API server) are retried until they 
   t.is(ready(await statusOf(admin, 'web')), 'True');
   pool.stop();
 });
+
+test('a restarted pool adopts its running pods as they are: Ready stays True, no status is rewritten', async (t) => {
+  const api = await testApi();
+  const admin = new ApiClient(new LocalApiTransport(api.handler, ADMIN));
+  const clock = new VirtualClock(START_MS);
+  const specs = uniformNodes('sim', 1, { cpu: '4', memory: '8Gi', pods: 110 });
+  const first = new SimulatedNodePool(specs, { clientFor: nodeClient(api), clock, log: silentLogger(), startDelayMs: 0, readyDelayMs: 0 });
+  await first.start();
+  await admin.create(PODS, 'default', podObject('steady'));
+  await admin.bind('default', 'steady', 'sim-0');
+  for (let i = 0; i < 50 && ready(await statusOf(admin, 'steady')) !== 'True'; i++) {
+    await sleep(10);
+    await clock.advance(100);
+  }
+  t.is(ready(await statusOf(admin, 'steady')), 'True');
+  first.stop();
+  const before = (await admin.get(PODS, 'default', 'steady'))['metadata'] as { resourceVersion: string };
+  const second = new SimulatedNodePool(specs, { clientFor: nodeClient(api), clock, log: silentLogger(), startDelayMs: 0, readyDelayMs: 1_000 });
+  await second.start();
+  await sleep(100);
+  await clock.advance(2_000);
+  await sleep(50);
+  const after = (await admin.get(PODS, 'default', 'steady'))['metadata'] as { resourceVersion: string };
+  t.is(after.resourceVersion, before.resourceVersion, 'the adopted pod was not started again');
+  t.is(ready(await statusOf(admin, 'steady')), 'True');
+  t.is(second.nodes[0]?.stats.started, 0);
+  second.stop();
+});
