@@ -1,9 +1,10 @@
 // The API server's HTTPS front: TLS (≥ 1.2; a client certificate is optional but verified against
 // the cluster CA when given), then limits (in-flight requests, body size), authentication (401;
-// anonymous only on the public paths), then the transport-free pipeline (pipeline.ts). Responses
-// are JSON (or YAML when that is all the client accepts); watches stream newline-delimited JSON
-// and are stopped when the client goes away. Every request is counted once, here (metrics.ts), and
-// /metrics is answered here, after authentication and a non-resource authorization check.
+// anonymous only on the public paths), a per-user watch limit (429), then the transport-free
+// pipeline (pipeline.ts). Responses are JSON (or YAML when that is all the client accepts);
+// watches stream newline-delimited JSON and are stopped when the client goes away. Every request
+// is counted once, here (metrics.ts), and /metrics is answered here, after authentication and a
+// non-resource authorization check.
 
 import { createServer, type Server } from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -32,9 +33,11 @@ export interface ServerLimits {
   readonly maxInFlight: number;
   /** Concurrent watches (counted apart: they are long-running). */
   readonly maxWatches: number;
+  /** Concurrent watches per authenticated user name; past it that user's next watch gets 429 with Retry-After. */
+  readonly maxWatchesPerUser: number;
 }
 
-export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 3 * 1024 * 1024, maxInFlight: 400, maxWatches: 10_000 };
+export const DEFAULT_LIMITS: ServerLimits = { maxBodyBytes: 3 * 1024 * 1024, maxInFlight: 400, maxWatches: 10_000, maxWatchesPerUser: 1_000 };
 /** A body this far past the limit is not drained any more: the connection is cut. */
 export const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 /**
@@ -162,6 +165,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   await rbacSync?.synced;
   let inFlight = 0;
   let watches = 0;
+  /** Open watches by user name, for maxWatchesPerUser (an entry goes when its count drops to 0). */
+  const watchesByUser = new Map<string, number>();
   const log = options.log;
 
   const server: Server = createServer(
@@ -207,7 +212,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (isWatch) watches++;
     else inFlight++;
     let counted = true;
+    let watchingUser: string | undefined;
     const release = (): void => {
+      if (watchingUser !== undefined) {
+        const left = (watchesByUser.get(watchingUser) ?? 1) - 1;
+        if (left > 0) watchesByUser.set(watchingUser, left);
+        else watchesByUser.delete(watchingUser);
+        watchingUser = undefined;
+      }
       if (!counted) return;
       counted = false;
       if (isWatch) watches--;
@@ -244,6 +256,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         }
         user = ANONYMOUS;
       } else user = outcome.user;
+      if (isWatch) {
+        const open = watchesByUser.get(user.name) ?? 0;
+        if (open >= limits.maxWatchesPerUser) {
+          fail(errors.tooManyRequests(`too many watches open for user "${user.name}" (limit ${limits.maxWatchesPerUser})`));
+          return;
+        }
+        if (!response.destroyed) {
+          watchesByUser.set(user.name, open + 1);
+          watchingUser = user.name;
+        }
+      }
       if (url.pathname === METRICS_PATH) {
         serveMetrics(request, response, method, user);
         return;

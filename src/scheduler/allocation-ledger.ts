@@ -1,8 +1,8 @@
 // The node allocation ledger: one store key per node (`/registry/kplane.io/nodeallocations/<node>`)
-// listing the pods bound there through pods/binding, each with its uid and requests. The binding
-// writes the pod and the ledger in one store transaction guarded by both keys' mod revisions, so two
-// schedulers racing for a node's last room serialise on the ledger and the loser is refused: no node
-// can be overcommitted through bindings, by construction (docs/decisions/0005-no-overcommit-binding.md).
+// listing the pods placed there (through pods/binding, or created with spec.nodeName), each with its
+// uid and requests. The binding (or create) writes the pod and the ledger in one store transaction
+// guarded by both keys' mod revisions, so two writers racing for a node's last room serialise on the
+// ledger and the loser is refused: no node can be overcommitted, by construction (docs/decisions/0005-no-overcommit-binding.md).
 //
 // Entries are released lazily: an entry whose pod is gone (or is another pod of the same name, or has
 // finished) no longer holds anything, and since neither can be undone, the binding may drop such

@@ -3,11 +3,23 @@
 // fields and validation checks the version's openAPIV3Schema. All versions share one storage
 // prefix (conversion strategy None: objects are stored as written).
 
-import { READ_WRITE_VERBS, STATUS_VERBS, isObject, objectsOf, stringField, type JsonObject, type PrinterColumn, type ResourceDefinition, type SubresourceDefinition } from '../registry/types.js';
+import { READ_WRITE_VERBS, STATUS_VERBS, isObject, objectsOf, stringField, type JsonObject, type PrinterColumn, type ResourceDefinition, type ScalePaths, type SubresourceDefinition } from '../registry/types.js';
 import { customResourceSchema, pruneCustomResource, validateCustomResource } from './structural.js';
 
 const STATUS: SubresourceDefinition = { name: 'status', verbs: STATUS_VERBS };
 const SCALE: SubresourceDefinition = { name: 'scale', verbs: STATUS_VERBS, kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } };
+
+/** The scale subresource of a CRD version, carrying the paths its subresources.scale names. */
+function scaleSubresource(scale: JsonObject): SubresourceDefinition {
+  const labelSelectorPath = stringField(scale, 'labelSelectorPath');
+  const scalePaths: ScalePaths = {
+    specReplicasPath: stringField(scale, 'specReplicasPath') ?? '.spec.replicas',
+    statusReplicasPath: stringField(scale, 'statusReplicasPath') ?? '.status.replicas',
+    ...(labelSelectorPath === undefined ? {} : { labelSelectorPath }),
+  };
+  return { ...SCALE, scalePaths };
+}
+
 const PRINTER_TYPES: ReadonlySet<string> = new Set(['string', 'integer', 'number', 'boolean', 'date']);
 
 function stringList(value: unknown): string[] {
@@ -52,7 +64,7 @@ export function customResourceDefinitions(crd: JsonObject): ResourceDefinition[]
     if (name === undefined || version['served'] !== true || openApi === undefined) return [];
     const subresources = isObject(version['subresources']) ? version['subresources'] : {};
     const hasStatus = isObject(subresources['status']);
-    const hasScale = isObject(subresources['scale']);
+    const scale = subresources['scale'];
     const columns = printerColumnsOf(version);
     return [
       {
@@ -65,7 +77,7 @@ export function customResourceDefinitions(crd: JsonObject): ResourceDefinition[]
         shortNames: stringList(names['shortNames']),
         namespaced: spec['scope'] !== 'Cluster',
         verbs: READ_WRITE_VERBS,
-        subresources: [...(hasStatus ? [STATUS] : []), ...(hasScale ? [SCALE] : [])],
+        subresources: [...(hasStatus ? [STATUS] : []), ...(isObject(scale) ? [scaleSubresource(scale)] : [])],
         categories: stringList(names['categories']),
         schema: customResourceSchema(openApi, kind),
         hasStatusSubresource: hasStatus,

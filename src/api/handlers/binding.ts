@@ -7,6 +7,10 @@
 // the ledger's within the node's allocatable (the txn also compares the Node's revision, so the
 // allocatable is current). A binding that does not fit is a 409 Conflict; a lost race on any of the
 // three keys is retried from a fresh read.
+//
+// A pod CREATED with spec.nodeName set goes through the same check (`createOnNode`, called from the
+// create pipeline): the new pod and the ledger are written in one txn, and a pod that does not fit is
+// refused with the same 409 (decision 0005). `placeOnNode` is the check and txn part both share.
 
 import { isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
 import { metadataOf, MAX_UPDATE_ATTEMPTS, storeCall } from '../storage/object-store.js';
@@ -18,6 +22,7 @@ import { committedResources, decodeLedger, encodeLedger, isReleased, ledgerKey, 
 import { QuantityError } from '../../scheduler/quantity.js';
 import { insufficientResources, isTerminal, nodeAllocatable, podRequests, type Resources } from '../../scheduler/resources.js';
 import { nodes as nodeDefinition } from '../registry/core.js';
+import type { Compare, RequestOp } from '../../store/commands.js';
 
 const encoder = new TextEncoder();
 
@@ -50,8 +55,6 @@ export async function bind(context: HandlerContext, request: ApiRequest, target:
   if (typeof nodeName !== 'string' || nodeName === '') throw errors.invalid('Binding', '', name, [causes.required('target.name')]);
   const objects = context.objects;
   const podKey = objects.key(definition, target.namespace, name);
-  const ledgerStoreKey = ledgerKey(nodeName);
-  const nodeStoreKey = objects.key(nodeDefinition, undefined, nodeName);
   const ledgerPodKey = `${target.namespace ?? ''}/${name}`;
 
   for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
@@ -67,19 +70,7 @@ export async function bind(context: HandlerContext, request: ApiRequest, target:
     runAdmission(context, target, { newObject: binding });
     const requests = requestsOf(pod, name);
 
-    // The node's allocatable (a node not registered yet limits nothing, as Kubernetes allows binding
-    // to it) and the ledger of what bindings already committed there.
-    const node = await objects.read(nodeDefinition, undefined, nodeName);
-    const allocatable = node === undefined ? nodeAllocatable({}) : nodeAllocatable(node.object);
-    const ledgerRead = await storeCall(() => objects.store.range({ key: ledgerStoreKey }));
-    const ledgerKv = ledgerRead.kvs[0];
-    const ledger = decodeLedger(ledgerKv?.value);
-    ledger.delete(ledgerPodKey);
-    let reasons = insufficientResources(requests, committedResources(ledger), allocatable);
-    if (reasons.length > 0 && (await releaseFinished(context, definition, ledger)) > 0) reasons = insufficientResources(requests, committedResources(ledger), allocatable);
-    if (reasons.length > 0) {
-      throw errors.conflict(qualified(definition), name, `pod ${name} does not fit on node "${nodeName}": ${reasons.join(', ')}`);
-    }
+    const placement = await placeOnNode(context, definition, { key: ledgerPodKey, name, uid: String(metadata['uid'] ?? '') }, nodeName, requests);
 
     spec['nodeName'] = nodeName;
     pod['spec'] = spec;
@@ -90,18 +81,10 @@ export async function bind(context: HandlerContext, request: ApiRequest, target:
     pod['status'] = status;
     if (dryRun) return json(201, successStatus());
 
-    const entry: LedgerEntry = { uid: String(metadata['uid'] ?? ''), cpuMillis: requests.cpuMillis, memoryBytes: requests.memoryBytes };
-    ledger.set(ledgerPodKey, entry);
     const result = await storeCall(() =>
       objects.store.txn({
-        compare: [
-          { key: podKey, target: 'modRevision', result: 'equal', value: current.modRevision },
-          // A missing key's modRevision is 0, so this also guards the ledger's creation.
-          { key: ledgerStoreKey, target: 'modRevision', result: 'equal', value: ledgerKv?.modRevision ?? 0 },
-          // The allocatable checked is the node's current one (node writes are rare: registration, cordon).
-          { key: nodeStoreKey, target: 'modRevision', result: 'equal', value: node?.modRevision ?? 0 },
-        ],
-        success: [{ put: { key: podKey, value: encodeStored(pod) } }, { put: { key: ledgerStoreKey, value: encodeLedger(ledger) } }],
+        compare: [{ key: podKey, target: 'modRevision', result: 'equal', value: current.modRevision }, ...placement.compare],
+        success: [{ put: { key: podKey, value: encodeStored(pod) } }, placement.ledgerPut],
         failure: [],
       }),
     );
@@ -109,6 +92,92 @@ export async function bind(context: HandlerContext, request: ApiRequest, target:
     // Another writer moved the pod or the ledger: read both again.
   }
   throw errors.conflict(qualified(definition), name, 'too many concurrent bindings, please try again');
+}
+
+/**
+ * Stores a new pod whose spec.nodeName is already set (a DaemonSet's pod, a person's static choice)
+ * with the same no-overcommit check as a binding: the pod and the node's ledger are written in one
+ * txn that also requires the pod's key to be absent. 409 `does not fit on node` when it does not fit,
+ * 409 AlreadyExists when the name is taken. `pod` has been defaulted, validated and admitted.
+ */
+export async function createOnNode(context: HandlerContext, definition: ResourceDefinition, namespace: string | undefined, pod: JsonObject, nodeName: string, dryRun: boolean): Promise<JsonObject> {
+  const objects = context.objects;
+  // A dry-run create fills the server-owned metadata (uid, creationTimestamp, generation) and writes nothing.
+  await objects.create(definition, namespace, pod, { dryRun: true });
+  const metadata = metadataOf(pod);
+  const name = String(metadata['name'] ?? '');
+  const requests = requestsOf(pod, name);
+  const podKey = objects.key(definition, namespace, name);
+  const podOnNode = { key: `${namespace ?? ''}/${name}`, name, uid: String(metadata['uid'] ?? '') };
+  for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+    const placement = await placeOnNode(context, definition, podOnNode, nodeName, requests);
+    if (dryRun) return pod;
+    const result = await storeCall(() =>
+      objects.store.txn({
+        // createRevision 0: the name is free (as ObjectStore.create checks).
+        compare: [{ key: podKey, target: 'createRevision', result: 'equal', value: 0 }, ...placement.compare],
+        success: [{ put: { key: podKey, value: encodeStored(pod) } }, placement.ledgerPut],
+        failure: [],
+      }),
+    );
+    if (result.succeeded) {
+      metadata['resourceVersion'] = String(result.header.revision);
+      return pod;
+    }
+    if ((await objects.read(definition, namespace, name)) !== undefined) throw errors.alreadyExists(qualified(definition), name);
+    // The ledger or the node moved: read them again.
+  }
+  throw errors.conflict(qualified(definition), name, 'too many concurrent writes to the node, please try again');
+}
+
+/** A pod as its node's ledger knows it: ledger key (namespace/name), name, uid. */
+interface PodOnNode {
+  readonly key: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+/** What a write placing a pod on a node adds to its store txn. */
+interface NodePlacement {
+  /** The node's and the ledger's mod revisions as read (0 for a missing key). */
+  readonly compare: readonly Compare[];
+  /** The ledger with the pod added (and released entries dropped). */
+  readonly ledgerPut: RequestOp;
+}
+
+/**
+ * The no-overcommit check shared by bindings and creates with spec.nodeName: reads the Node and its
+ * ledger, refuses (409) if the pod's requests do not fit beside the ledger within the node's
+ * allocatable (after dropping released entries), and otherwise returns the compares and the ledger
+ * write that the caller puts in the same txn as the pod.
+ */
+async function placeOnNode(context: HandlerContext, definition: ResourceDefinition, pod: PodOnNode, nodeName: string, requests: Resources): Promise<NodePlacement> {
+  const objects = context.objects;
+  const ledgerStoreKey = ledgerKey(nodeName);
+  // The node's allocatable (a node not registered yet limits nothing, as Kubernetes allows binding
+  // to it) and the ledger of what bindings already committed there.
+  const node = await objects.read(nodeDefinition, undefined, nodeName);
+  const allocatable = node === undefined ? nodeAllocatable({}) : nodeAllocatable(node.object);
+  const ledgerRead = await storeCall(() => objects.store.range({ key: ledgerStoreKey }));
+  const ledgerKv = ledgerRead.kvs[0];
+  const ledger = decodeLedger(ledgerKv?.value);
+  ledger.delete(pod.key);
+  let reasons = insufficientResources(requests, committedResources(ledger), allocatable);
+  if (reasons.length > 0 && (await releaseFinished(context, definition, ledger)) > 0) reasons = insufficientResources(requests, committedResources(ledger), allocatable);
+  if (reasons.length > 0) {
+    throw errors.conflict(qualified(definition), pod.name, `pod ${pod.name} does not fit on node "${nodeName}": ${reasons.join(', ')}`);
+  }
+  const entry: LedgerEntry = { uid: pod.uid, cpuMillis: requests.cpuMillis, memoryBytes: requests.memoryBytes };
+  ledger.set(pod.key, entry);
+  return {
+    compare: [
+      // A missing key's modRevision is 0, so this also guards the ledger's creation.
+      { key: ledgerStoreKey, target: 'modRevision', result: 'equal', value: ledgerKv?.modRevision ?? 0 },
+      // The allocatable checked is the node's current one (node writes are rare: registration, cordon).
+      { key: objects.key(nodeDefinition, undefined, nodeName), target: 'modRevision', result: 'equal', value: node?.modRevision ?? 0 },
+    ],
+    ledgerPut: { put: { key: ledgerStoreKey, value: encodeLedger(ledger) } },
+  };
 }
 
 /**

@@ -17,7 +17,7 @@ import { decodeObject, decodeValue, patchType } from './decode.js';
 import type { ApiRequest, ApiResponse, HandlerContext, TableConverter } from './types.js';
 import { validateObject } from './validate.js';
 import { toScale, applyScale } from './scale.js';
-import { bind } from './binding.js';
+import { bind, createOnNode } from './binding.js';
 import { remove, removeCollection } from './delete.js';
 import { createReview } from './access-review.js';
 import {
@@ -218,6 +218,14 @@ async function admitNamespace(context: HandlerContext, definition: ResourceDefin
   }
 }
 
+/** spec.nodeName of a core Pod that names a node, else undefined. */
+function podNodeName(definition: ResourceDefinition, object: JsonObject): string | undefined {
+  if (definition.group !== '' || definition.plural !== 'pods') return undefined;
+  const spec = object['spec'];
+  const nodeName = isObject(spec) ? spec['nodeName'] : undefined;
+  return typeof nodeName === 'string' && nodeName !== '' ? nodeName : undefined;
+}
+
 async function create(context: HandlerContext, request: ApiRequest, target: ResourceTarget): Promise<ApiResponse> {
   const { definition } = target;
   const object = decodeObject(request.body, request.headers['content-type']);
@@ -242,7 +250,10 @@ async function createObject(context: HandlerContext, request: ApiRequest, target
   validateObject(definition, object, undefined);
   await admitNamespace(context, definition, target.namespace, String(metadata['name'] ?? ''));
   runAdmission(context, target, { newObject: object });
-  const created = await context.objects.create(definition, target.namespace, object, { dryRun });
+  // A pod created already on a node is checked against the node's allocation ledger like a binding (decision 0005).
+  const nodeName = podNodeName(definition, object);
+  const created =
+    nodeName === undefined ? await context.objects.create(definition, target.namespace, object, { dryRun }) : await createOnNode(context, definition, target.namespace, object, nodeName, dryRun);
   return jsonWithWarnings(201, created, warnings);
 }
 
@@ -309,7 +320,7 @@ async function update(context: HandlerContext, request: ApiRequest, target: Reso
           if (patchedVersion !== undefined && patchedVersion !== currentVersion) throw errors.conflict(qualified(definition), name);
         }
         if (isScale) {
-          const scaled = applyScale(current, incoming, name);
+          const scaled = applyScale(definition, current, incoming, name);
           recordUpdate({ definition, old: current, next: scaled, manager, subresource, apiVersion: apiVersionOf(definition), nowMs: context.clock.now() });
           return scaled;
         }

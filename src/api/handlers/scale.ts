@@ -1,7 +1,8 @@
 // The scale subresource: a resource's replicas seen as an autoscaling/v1 Scale, and a Scale written
-// back as spec.replicas (a generation bump when it changes).
+// back as spec.replicas (a generation bump when it changes). A custom resource's replicas and
+// selector live where its CRD's subresources.scale paths say (e.g. `.spec.size`).
 
-import { isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
+import { isObject, type JsonObject, type ResourceDefinition, type ScalePaths } from '../registry/types.js';
 import { metadataOf } from '../storage/object-store.js';
 import { causes, errors } from '../status.js';
 
@@ -38,10 +39,50 @@ export function formatSelector(selector: unknown): string {
   return parts.join(',');
 }
 
+function scalePathsOf(definition: ResourceDefinition): ScalePaths | undefined {
+  return definition.subresources.find((subresource) => subresource.name === 'scale')?.scalePaths;
+}
+
+/** `.spec.size` → ['spec', 'size'] (CRD scale paths are dotted field names, no indexes). */
+function fieldsOf(path: string): string[] {
+  return path.split('.').filter((field) => field !== '');
+}
+
+function valueAt(object: JsonObject, path: string): unknown {
+  let value: unknown = object;
+  for (const field of fieldsOf(path)) {
+    if (!isObject(value)) return undefined;
+    value = value[field];
+  }
+  return value;
+}
+
+/** Set the value at the path, creating the objects on the way (replacing any non-object there). */
+function setValueAt(object: JsonObject, path: string, value: unknown): void {
+  const fields = fieldsOf(path);
+  const last = fields.pop();
+  if (last === undefined) return;
+  let holder = object;
+  for (const field of fields) {
+    const next = holder[field];
+    if (isObject(next)) holder = next;
+    else {
+      const created: JsonObject = {};
+      holder[field] = created;
+      holder = created;
+    }
+  }
+  holder[last] = value;
+}
+
+const replicasOf = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
 export function toScale(definition: ResourceDefinition, object: JsonObject): JsonObject {
   const metadata = metadataOf(object);
   const spec = isObject(object['spec']) ? object['spec'] : {};
   const status = isObject(object['status']) ? object['status'] : {};
+  const paths = scalePathsOf(definition);
+  const selector = paths?.labelSelectorPath === undefined ? undefined : valueAt(object, paths.labelSelectorPath);
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -52,12 +93,15 @@ export function toScale(definition: ResourceDefinition, object: JsonObject): Jso
       resourceVersion: metadata['resourceVersion'],
       creationTimestamp: metadata['creationTimestamp'],
     },
-    spec: { replicas: typeof spec['replicas'] === 'number' ? spec['replicas'] : 0 },
-    status: { replicas: typeof status['replicas'] === 'number' ? status['replicas'] : 0, selector: formatSelector(spec['selector']) },
+    spec: { replicas: replicasOf(paths === undefined ? spec['replicas'] : valueAt(object, paths.specReplicasPath)) },
+    status: {
+      replicas: replicasOf(paths === undefined ? status['replicas'] : valueAt(object, paths.statusReplicasPath)),
+      selector: paths === undefined ? formatSelector(spec['selector']) : typeof selector === 'string' ? selector : '',
+    },
   };
 }
 
-export function applyScale(current: JsonObject, scale: JsonObject, name: string): JsonObject {
+export function applyScale(definition: ResourceDefinition, current: JsonObject, scale: JsonObject, name: string): JsonObject {
   const kind = scale['kind'];
   if (kind !== undefined && kind !== 'Scale') throw errors.badRequest(`the kind in the data (${String(kind)}) does not match the expected kind (Scale)`);
   const spec = isObject(scale['spec']) ? scale['spec'] : {};
@@ -65,11 +109,10 @@ export function applyScale(current: JsonObject, scale: JsonObject, name: string)
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
     throw errors.invalid('Scale', 'autoscaling', name, [causes.invalid('spec.replicas', replicas, 'must be greater than or equal to 0')]);
   }
+  const specReplicasPath = scalePathsOf(definition)?.specReplicasPath ?? '.spec.replicas';
   const next = structuredClone(current);
-  const nextSpec = isObject(next['spec']) ? next['spec'] : {};
-  if (nextSpec['replicas'] !== replicas) {
-    nextSpec['replicas'] = replicas;
-    next['spec'] = nextSpec;
+  if (valueAt(next, specReplicasPath) !== replicas) {
+    setValueAt(next, specReplicasPath, replicas);
     const metadata = metadataOf(next);
     metadata['generation'] = (typeof metadata['generation'] === 'number' ? metadata['generation'] : 0) + 1;
   }

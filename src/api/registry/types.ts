@@ -36,6 +36,16 @@ export interface SubresourceDefinition {
   readonly verbs: readonly string[];
   /** The kind exchanged on this subresource when it is not the parent's (Scale, Binding). */
   readonly kind?: { readonly group: string; readonly version: string; readonly kind: string };
+  /** For a custom resource's scale: where its replicas and selector live (JSON paths such as `.spec.size`). */
+  readonly scalePaths?: ScalePaths;
+}
+
+/** A CRD's subresources.scale: absent, the built-in layout (spec.replicas, status.replicas, spec.selector). */
+export interface ScalePaths {
+  readonly specReplicasPath: string;
+  readonly statusReplicasPath: string;
+  /** A path to the selector in its serialized string form; absent, the Scale has no selector. */
+  readonly labelSelectorPath?: string;
 }
 
 export interface ResourceDefinition {
