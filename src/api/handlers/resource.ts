@@ -7,7 +7,7 @@
 
 import { randomInt } from 'node:crypto';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pure-deps.js';
-import { apiVersionOf, isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
+import { apiVersionOf, isObject, jsonEqual, type JsonObject, type ResourceDefinition } from '../registry/types.js';
 import { namespaces as namespaceDefinition } from '../registry/core.js';
 import { metadataOf } from '../storage/object-store.js';
 import { isTerminating } from '../storage/namespace-cache.js';
@@ -363,7 +363,7 @@ async function update(context: HandlerContext, request: ApiRequest, target: Reso
           if (nextMetadata['managedFields'] === undefined && currentMetadata['managedFields'] !== undefined) nextMetadata['managedFields'] = currentMetadata['managedFields'];
           recordUpdate({ definition, old: current, next, manager, subresource, apiVersion: apiVersionOf(definition), nowMs: context.clock.now() });
         }
-        if (JSON.stringify(next['spec'] ?? null) !== JSON.stringify(current['spec'] ?? null)) {
+        if (!jsonEqual(next['spec'] ?? null, current['spec'] ?? null)) {
           nextMetadata['generation'] = (typeof currentMetadata['generation'] === 'number' ? currentMetadata['generation'] : 0) + 1;
         }
         validateObject(definition, next, current);

@@ -4,7 +4,7 @@
 import { causes, type StatusCause } from '../status.js';
 import { defaultPodSpec, podSpecSchema, validatePodSpec } from './core.js';
 import { objectMetaSchema, typeAndObjectMeta } from './meta.js';
-import { READ_WRITE_VERBS, STATUS_VERBS, child, isObject, setDefault, type FieldSchema, type JsonObject, type ResourceDefinition, type SubresourceDefinition } from './types.js';
+import { READ_WRITE_VERBS, STATUS_VERBS, child, isObject, jsonEqual, setDefault, type FieldSchema, type JsonObject, type ResourceDefinition, type SubresourceDefinition } from './types.js';
 
 const any: FieldSchema = { type: 'any' };
 const anyObject: FieldSchema = { type: 'object', additionalProperties: any };
@@ -107,7 +107,7 @@ function validateSelector(object: JsonObject, old: JsonObject | undefined): Stat
   }
   if (isObject(template)) out.push(...validatePodSpec(template['spec'], 'spec.template.spec'));
   else out.push(causes.required('spec.template'));
-  if (old !== undefined && isObject(old['spec']) && JSON.stringify(old['spec']['selector']) !== JSON.stringify(spec['selector'])) {
+  if (old !== undefined && isObject(old['spec']) && !jsonEqual(old['spec']['selector'], spec['selector'])) {
     out.push(causes.invalid('spec.selector', selector, 'field is immutable'));
   }
   return out;

@@ -10,6 +10,7 @@ import {
   STATUS_VERBS,
   child,
   isObject,
+  jsonEqual,
   objectsOf,
   setDefault,
   type FieldSchema,
@@ -204,13 +205,14 @@ function validatePodUpdate(object: JsonObject, old: JsonObject): StatusCause[] {
     const copy: JsonObject = { ...spec };
     delete copy['activeDeadlineSeconds'];
     delete copy['tolerations'];
+    delete copy['terminationGracePeriodSeconds'];
     for (const list of ['containers', 'initContainers']) {
       if (Array.isArray(copy[list])) copy[list] = (copy[list] as unknown[]).map((c) => (isObject(c) ? { ...c, image: '' } : c));
     }
     return copy;
   };
   // A scheduler's binding sets nodeName through the binding subresource, which bypasses this check.
-  if (JSON.stringify(strip(object['spec'])) !== JSON.stringify(strip(old['spec']))) {
+  if (!jsonEqual(strip(object['spec']), strip(old['spec']))) {
     return [causes.forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`')];
   }
   return [];
@@ -334,7 +336,7 @@ export const configmaps: ResourceDefinition = {
     const out: StatusCause[] = [];
     const data = configMap['data'];
     if (isObject(data)) for (const key of Object.keys(data)) if (!/^[-._a-zA-Z0-9]+$/.test(key)) out.push(causes.invalid(`data[${key}]`, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"));
-    if (old !== undefined && old['immutable'] === true && JSON.stringify(old['data'] ?? null) !== JSON.stringify(configMap['data'] ?? null))
+    if (old !== undefined && old['immutable'] === true && !jsonEqual(old['data'] ?? null, configMap['data'] ?? null))
       out.push(causes.forbidden('data', 'field is immutable when `immutable` is set'));
     return out;
   },

@@ -3,7 +3,7 @@
 
 import { causes, type StatusCause } from '../status.js';
 import { typeAndObjectMeta } from './meta.js';
-import { READ_WRITE_VERBS, isObject, objectsOf, type FieldSchema, type JsonObject, type ResourceDefinition } from './types.js';
+import { READ_WRITE_VERBS, isObject, jsonEqual, objectsOf, type FieldSchema, type JsonObject, type ResourceDefinition } from './types.js';
 
 const str: FieldSchema = { type: 'string' };
 
@@ -73,7 +73,7 @@ function validateBinding(binding: JsonObject, old: JsonObject | undefined): Stat
     if (!['User', 'Group', 'ServiceAccount'].includes(String(subject['kind'])))
       out.push(causes.notSupported(`subjects[${index}].kind`, subject['kind'], ['ServiceAccount', 'User', 'Group']));
   });
-  if (old !== undefined && JSON.stringify(old['roleRef']) !== JSON.stringify(roleRef)) out.push(causes.invalid('roleRef', roleRef, 'cannot change roleRef'));
+  if (old !== undefined && !jsonEqual(old['roleRef'], roleRef)) out.push(causes.invalid('roleRef', roleRef, 'cannot change roleRef'));
   return out;
 }
 

@@ -123,3 +123,18 @@ export function stringField(object: JsonObject | undefined, field: string): stri
   const value = object?.[field];
   return typeof value === 'string' ? value : undefined;
 }
+
+/**
+ * Structural equality of JSON values: object key order does not matter (clients serialize fields in
+ * their own order, e.g. client-node's models), and a null field equals an absent one.
+ */
+export function jsonEqual(left: unknown, right: unknown): boolean {
+  if (left === right) return true;
+  if (Array.isArray(left)) return Array.isArray(right) && left.length === right.length && left.every((item, index) => jsonEqual(item, right[index]));
+  if (isObject(left) && isObject(right)) {
+    const present = (object: JsonObject): string[] => Object.keys(object).filter((key) => object[key] !== null && object[key] !== undefined);
+    const keys = present(left);
+    return keys.length === present(right).length && keys.every((key) => jsonEqual(left[key], right[key]));
+  }
+  return false;
+}
