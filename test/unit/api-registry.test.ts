@@ -84,6 +84,13 @@ test('pod defaulting and validation', (t) => {
   const newPolicy = structuredClone(pod);
   (newPolicy['spec'] as JsonObject)['restartPolicy'] = 'Never';
   t.deepEqual(invalidFields('', 'pods', newPolicy, old), ['spec']);
+  // Resource amounts are Kubernetes quantities.
+  const withResources = (requests: JsonObject): JsonObject => ({ metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'x', resources: { requests, limits: { memory: '1Gi' } } }] } });
+  t.deepEqual(invalidFields('', 'pods', withResources({ cpu: '100m', memory: '512Mi', 'example.com/gpu': 2 })), []);
+  t.deepEqual(invalidFields('', 'pods', withResources({ cpu: 'lots' })), ['spec.containers[0].resources.requests[cpu]']);
+  // Key order and null-vs-absent do not make an update a change (client-node serializes in its own order).
+  const reordered: JsonObject = { metadata: old['metadata'], spec: Object.fromEntries(Object.entries(old['spec'] as JsonObject).reverse()) };
+  t.deepEqual(invalidFields('', 'pods', reordered, old), []);
 });
 
 test('deployment defaulting, selector rules and immutability', (t) => {

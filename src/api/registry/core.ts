@@ -2,6 +2,7 @@
 // services, serviceaccounts, events, endpoints. Schemas cover the fields the control plane uses;
 // defaulting and validation follow kube-apiserver for those fields.
 
+import { parseQuantity } from '../../scheduler/quantity.js';
 import { causes, type StatusCause } from '../status.js';
 import { dns1123LabelError } from './schema.js';
 import { typeAndObjectMeta } from './meta.js';
@@ -188,7 +189,31 @@ export function validatePodSpec(spec: unknown, path: string): StatusCause[] {
       }
       const image = container['image'];
       if (typeof image !== 'string' || image.trim() === '') out.push(causes.required(`${at}.image`));
+      out.push(...resourceQuantityCauses(container['resources'], `${at}.resources`));
     });
+  }
+  return out;
+}
+
+/** requests and limits must be Kubernetes quantities (`100m`, `1Gi`, `2`, `1e3`), as kube-apiserver checks. */
+function resourceQuantityCauses(resources: unknown, path: string): StatusCause[] {
+  const out: StatusCause[] = [];
+  if (!isObject(resources)) return out;
+  for (const kind of ['requests', 'limits']) {
+    const amounts = resources[kind];
+    if (!isObject(amounts)) continue;
+    for (const [name, value] of Object.entries(amounts)) {
+      const text = typeof value === 'number' ? String(value) : value;
+      let valid = typeof text === 'string';
+      if (valid) {
+        try {
+          parseQuantity(text as string);
+        } catch {
+          valid = false;
+        }
+      }
+      if (!valid) out.push(causes.invalid(`${path}.${kind}[${name}]`, value, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+    }
   }
   return out;
 }
