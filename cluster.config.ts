@@ -12,6 +12,8 @@ import { defineCluster } from './src/cluster/config.js';
 export default defineCluster({
   store: { replicas: 3 },
   scheduler: { shards: 2 },
-  nodes: { simulatedProcesses: 1, nodesPerProcess: 3, processNodes: 1 },
+  // Each node also gets the label kplane.io/pool=<its process>; add labels and taints for all nodes here,
+  // e.g. labels: { 'topology.kubernetes.io/zone': 'local' }, taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }].
+  nodes: { simulatedProcesses: 1, nodesPerProcess: 3, processNodes: 1, labels: {}, taints: [] },
   logLevel: 'info',
 });

@@ -44,6 +44,12 @@ export interface NodeCapacity {
   readonly pods: number;
 }
 
+export interface NodeTaint {
+  readonly key: string;
+  readonly value?: string;
+  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
 export interface NodeAgentConfig {
   /** Processes that each simulate `nodesPerProcess` nodes. */
   readonly simulatedProcesses: number;
@@ -51,6 +57,10 @@ export interface NodeAgentConfig {
   /** Processes that run pods as real local child processes, one node each. */
   readonly processNodes: number;
   readonly capacity: NodeCapacity;
+  /** Labels every node registers with (each also gets `kplane.io/pool: <its process name>`). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Taints every node registers with. */
+  readonly taints: readonly NodeTaint[];
 }
 
 export interface SchedulerConfig {
@@ -131,6 +141,8 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {
     nodesPerProcess: 3,
     processNodes: 1,
     capacity: { cpu: '4', memory: '8Gi', pods: 110 },
+    labels: {},
+    taints: [],
   },
 };
 
@@ -259,6 +271,14 @@ export function validateClusterConfig(config: ClusterConfig): ClusterConfig {
   requireInteger('nodes.nodesPerProcess', nodes.nodesPerProcess, 1, 100_000);
   requireInteger('nodes.processNodes', nodes.processNodes, 0, 16);
   requireInteger('nodes.capacity.pods', nodes.capacity.pods, 1, 10_000);
+  for (const [key, value] of Object.entries(nodes.labels)) {
+    if (!/^([a-z0-9.-]{1,253}\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(key)) throw new ConfigError(`nodes.labels.${key}`, 'is not a valid label key');
+    if (typeof value !== 'string' || !/^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/.test(value)) throw new ConfigError(`nodes.labels.${key}`, `must be a label value (63 characters at most), got ${JSON.stringify(value)}`);
+  }
+  nodes.taints.forEach((taint, index) => {
+    if (typeof taint.key !== 'string' || taint.key === '') throw new ConfigError(`nodes.taints[${index}].key`, 'must be a non-empty string');
+    if (!['NoSchedule', 'PreferNoSchedule', 'NoExecute'].includes(taint.effect)) throw new ConfigError(`nodes.taints[${index}].effect`, `must be NoSchedule, PreferNoSchedule or NoExecute, got ${JSON.stringify(taint.effect)}`);
+  });
   const storePorts = new Set(Array.from({ length: store.replicas }, (_, i) => store.basePort + i));
   for (let i = 0; i < apiServer.count; i++) {
     if (storePorts.has(apiServer.actorPort + i)) {
@@ -288,7 +308,13 @@ export function defineCluster(input: ClusterConfigInput = {}): ClusterConfig {
         weights: { ...defaults.scheduler.profile.weights, ...input.scheduler?.profile?.weights } as Record<string, number>,
       },
     },
-    nodes: { ...defaults.nodes, ...input.nodes, capacity: { ...defaults.nodes.capacity, ...input.nodes?.capacity } },
+    nodes: {
+      ...defaults.nodes,
+      ...input.nodes,
+      capacity: { ...defaults.nodes.capacity, ...input.nodes?.capacity },
+      labels: { ...defaults.nodes.labels, ...input.nodes?.labels } as Record<string, string>,
+      taints: (input.nodes?.taints ?? defaults.nodes.taints) as readonly NodeTaint[],
+    },
     ...(input.processes === undefined ? {} : { processes: input.processes as Record<string, ProcessAddress> }),
   };
   return validateClusterConfig(merged);

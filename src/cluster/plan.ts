@@ -132,6 +132,11 @@ function componentProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
     return ['--dir', dir.root, '--name', name, '--api-server', apiServer, '--log-level', config.logLevel];
   };
   const capacity = ['--cpu', config.nodes.capacity.cpu, '--memory', config.nodes.capacity.memory, '--pods', String(config.nodes.capacity.pods)];
+  // Labels and taints from the config, plus the pool a node belongs to (DaemonSets and selectors can pick a pool).
+  const placement = (processName: string): string[] => [
+    '--labels', JSON.stringify({ ...config.nodes.labels, 'kplane.io/pool': processName }),
+    '--taints', JSON.stringify(config.nodes.taints),
+  ];
   const manager = config.controllerManager;
   const managerSettings = [
     '--lease-duration-ms', String(manager.leaseDurationMs),
@@ -160,7 +165,7 @@ function componentProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
       name,
       role: 'node-agent',
       entry: entryPoint('node-agent/main.js'),
-      args: [...common(name), '--mode', 'simulated', '--nodes', simulatedNodeNames(config, index).join(','), ...capacity],
+      args: [...common(name), '--mode', 'simulated', '--nodes', simulatedNodeNames(config, index).join(','), ...capacity, ...placement(name)],
       env: {},
       ports: {},
     });
@@ -171,7 +176,7 @@ function componentProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
       name,
       role: 'node-agent',
       entry: entryPoint('node-agent/main.js'),
-      args: [...common(name), '--mode', 'process', '--nodes', name, '--data-dir', join(dir.root, name, 'data'), ...capacity],
+      args: [...common(name), '--mode', 'process', '--nodes', name, '--data-dir', join(dir.root, name, 'data'), ...capacity, ...placement(name)],
       env: {},
       ports: {},
     });

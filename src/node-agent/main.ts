@@ -41,6 +41,30 @@ export function parseNodeNames(text: string | undefined): string[] {
   return names;
 }
 
+/** `--labels` (a JSON object of strings) and `--taints` (a JSON array of {key, value?, effect}), as the plan passes them. */
+function parsePlacement(values: ComponentContext['values']): Pick<NodeSpec, 'labels' | 'taints'> {
+  const parse = (option: string, text: unknown): unknown => {
+    if (typeof text !== 'string' || text === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new ComponentArgsError(COMPONENT, `--${option} is not JSON`);
+    }
+  };
+  const labels = parse('labels', values['labels']);
+  const taints = parse('taints', values['taints']);
+  if (labels !== undefined && (typeof labels !== 'object' || labels === null || Array.isArray(labels) || Object.values(labels).some((value) => typeof value !== 'string'))) {
+    throw new ComponentArgsError(COMPONENT, '--labels must be a JSON object of strings');
+  }
+  if (taints !== undefined && (!Array.isArray(taints) || taints.some((taint) => typeof taint !== 'object' || taint === null || typeof (taint as { key?: unknown }).key !== 'string'))) {
+    throw new ComponentArgsError(COMPONENT, '--taints must be a JSON array of {key, value, effect}');
+  }
+  return {
+    ...(labels === undefined ? {} : { labels: labels as Record<string, string> }),
+    ...(taints === undefined ? {} : { taints: taints as NonNullable<NodeSpec['taints']> }),
+  };
+}
+
 interface ShutdownIntent {
   /** Set before an orderly stop: the process node ends its pods instead of leaving them to be adopted. */
   killPods: boolean;
@@ -103,7 +127,8 @@ async function startNodeAgent({ args, values, log, stopping }: ComponentContext)
       if (connection === undefined) throw new RangeError(`no API connection for node ${JSON.stringify(name)}`);
       return connection.client;
     };
-    const specs: NodeSpec[] = names.map((name) => ({ name, capacity }));
+    const placement = parsePlacement(values);
+    const specs: NodeSpec[] = names.map((name) => ({ name, capacity, ...placement }));
     const [first] = specs;
     if (mode === 'simulated' || first === undefined) agents.spawn(simulatedNodesBehavior({ nodes: specs, clientFor }), { name: AGENT_ACTOR_NAME });
     else agents.spawn(processNodeAgent(first, connections.get(first.name) as ApiConnection, dataDir as string, shutdown, processLogs), { name: AGENT_ACTOR_NAME });
@@ -126,6 +151,8 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].re
       memory: { type: 'string', default: '8Gi' },
       pods: { type: 'string', default: '110' },
       'data-dir': { type: 'string' },
+      labels: { type: 'string' },
+      taints: { type: 'string' },
     },
     startNodeAgent,
   );

@@ -92,3 +92,19 @@ test('component arguments are checked before anything starts, with errors that n
   t.throws(() => parseProfileArgument('{"weights":{"LeastAllocated":"heavy"}}'), { message: /weights must map plugin names to numbers/ });
   t.throws(() => parseProfileArgument('not json'), { message: /--profile is not JSON/ });
 });
+
+test('node agents get the config labels and taints, and a label naming their pool', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'kplane-placement-'));
+  try {
+    const dir = new ClusterDir(root);
+    dir.ensure();
+    const config = defineCluster({ nodes: { simulatedProcesses: 1, processNodes: 0, labels: { zone: 'a' }, taints: [{ key: 'gpu', effect: 'NoSchedule' }] } });
+    const pool = planCluster(config, dir).processes.find((spec) => spec.role === 'node-agent');
+    const args = pool?.args ?? [];
+    const labels = JSON.parse(args[args.indexOf('--labels') + 1] ?? '{}') as Record<string, string>;
+    t.deepEqual(labels, { zone: 'a', 'kplane.io/pool': pool?.name ?? '' });
+    t.deepEqual(JSON.parse(args[args.indexOf('--taints') + 1] ?? '[]'), [{ key: 'gpu', effect: 'NoSchedule' }]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

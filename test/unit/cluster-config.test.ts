@@ -48,3 +48,14 @@ test('any replica count other than 1, 3 or 5 is refused', (t) => {
   );
   t.pass();
 });
+
+test('node labels and taints come from the config, checked field by field', (t) => {
+  const config = defineCluster({ nodes: { labels: { zone: 'a' }, taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] } });
+  t.deepEqual(config.nodes.labels, { zone: 'a' });
+  t.deepEqual(config.nodes.taints, [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }]);
+  t.deepEqual(DEFAULT_CLUSTER_CONFIG.nodes.taints, []);
+  const badLabel = t.throws(() => defineCluster({ nodes: { labels: { 'bad key!': 'x' } } }), { instanceOf: ConfigError });
+  t.regex(badLabel.message, /nodes\.labels\.bad key!/);
+  const badTaint = t.throws(() => defineCluster({ nodes: { taints: [{ key: 'k', effect: 'Sometimes' as 'NoSchedule' }] } }), { instanceOf: ConfigError });
+  t.regex(badTaint.message, /nodes\.taints\[0\]\.effect/);
+});
