@@ -283,6 +283,12 @@ test.serial('a stopped node agent: its nodes go Ready=Unknown and tainted, their
   const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
   const name = 'spread';
   const replicas = 12;
+  // Every node of the pool to stop must be Ready first, or the scheduler may place nothing there.
+  await eventually(
+    () => core.listNode(),
+    (nodes) => STOPPED_POOL_NODES.every((node) => nodes.items.some((item) => item.metadata?.name === node && item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true)),
+    40_000,
+  );
   await apps.createNamespacedDeployment({ namespace: NAMESPACE, body: deployment(name, replicas) });
   const running = await eventually(
     () => core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` }),
@@ -379,9 +385,20 @@ test.serial('cascading deletion through client-node: Background, Foreground and 
   t.is(backgroundGone, 0, 'its ReplicaSet and pods are collected');
 
   // Foreground: the owner stays (deletionTimestamp, finalizer foregroundDeletion) until its dependents are gone.
+  // Watched rather than read once: on a busy machine the collector may finish before a read comes back.
+  let sawWaiting = false;
+  const ownerWatch = await new k8s.Watch(kubeConfig).watch(
+    `/apis/apps/v1/namespaces/${NAMESPACE}/deployments`,
+    { fieldSelector: 'metadata.name=gc-foreground' },
+    (phase: string, object: k8s.V1Deployment) => {
+      if (phase !== 'ERROR' && object.metadata?.deletionTimestamp !== undefined && object.metadata.finalizers?.includes('foregroundDeletion') === true) sawWaiting = true;
+    },
+    () => undefined,
+  );
   await apps.deleteNamespacedDeployment({ namespace: NAMESPACE, name: 'gc-foreground', propagationPolicy: 'Foreground' });
-  const waiting = await deploymentExists('gc-foreground');
-  t.true(waiting?.metadata?.finalizers?.includes('foregroundDeletion') === true && waiting.metadata.deletionTimestamp !== undefined, 'the owner waits for its dependents with the foregroundDeletion finalizer');
+  await eventually(async () => sawWaiting, (seen) => seen, 10_000);
+  ownerWatch.abort();
+  t.true(sawWaiting, 'the owner waits for its dependents with the foregroundDeletion finalizer');
   const foregroundGone = await eventually(
     async () => ({ owner: await deploymentExists('gc-foreground'), rest: [...(await setsOf('gc-foreground')), ...(await podsOf('gc-foreground'))].length }),
     (state) => state.owner === undefined && state.rest === 0,
