@@ -19,8 +19,11 @@ import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
 const NAMESPACE = 'default';
 const LEASE_DURATION_MS = 6_000;
 const RETRY_PERIOD_MS = 1_000;
-/** Node agents renew their Lease every 10 s: the grace period must be longer. */
-const NODE_GRACE_PERIOD_MS = 14_000;
+/**
+ * Node agents renew their Lease every 10 s: the grace period must be longer, with room for a renewal
+ * delayed by a busy machine (with 14 s, a loaded CI run saw a healthy pool tainted unreachable).
+ */
+const NODE_GRACE_PERIOD_MS = 20_000;
 const NODE_LEASE_RENEW_MS = 10_000;
 const DEFAULT_TOLERATION_MS = 1_000;
 const REPLICAS = 8;
@@ -286,7 +289,10 @@ test.serial('a stopped node agent: its nodes go Ready=Unknown and tainted, their
   // Every node of the pool to stop must be Ready first, or the scheduler may place nothing there.
   await eventually(
     () => core.listNode(),
-    (nodes) => STOPPED_POOL_NODES.every((node) => nodes.items.some((item) => item.metadata?.name === node && item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true)),
+    (nodes) =>
+      STOPPED_POOL_NODES.every((node) =>
+        nodes.items.some((item) => item.metadata?.name === node && item.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true && (item.spec?.taints ?? []).length === 0),
+      ),
     40_000,
   );
   await apps.createNamespacedDeployment({ namespace: NAMESPACE, body: deployment(name, replicas) });
