@@ -15,6 +15,7 @@
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
+import { controllerOf, eventually, isAvailable, isTerminating } from '../../src/testing/chaos/pod-invariants.js';
 
 const NAMESPACE = 'default';
 const LEASE_DURATION_MS = 6_000;
@@ -63,22 +64,6 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-/** Polls `read` until `accept` holds or the time is up; returns the last value read (errors count as "not yet"). */
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (accept(last)) return last;
-    } catch {
-      // the API may be briefly unavailable; try again
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return last;
-}
-
 function deployment(name: string, replicas: number, extra: Partial<k8s.V1DeploymentSpec> = {}): k8s.V1Deployment {
   return {
     apiVersion: 'apps/v1',
@@ -95,23 +80,6 @@ function deployment(name: string, replicas: number, extra: Partial<k8s.V1Deploym
     },
   };
 }
-
-const isTerminating = (pod: k8s.V1Pod): boolean => pod.metadata?.deletionTimestamp !== undefined;
-
-function readySinceMs(pod: k8s.V1Pod): number | undefined {
-  const ready = pod.status?.conditions?.find((condition) => condition.type === 'Ready');
-  if (ready?.status !== 'True') return undefined;
-  const since = ready.lastTransitionTime === undefined ? Number.NaN : new Date(ready.lastTransitionTime).getTime();
-  return Number.isNaN(since) ? 0 : since;
-}
-
-/** Available as the Deployment controller counts it: not terminating, Ready for minReadySeconds. */
-function isAvailable(pod: k8s.V1Pod, nowMs: number): boolean {
-  const since = readySinceMs(pod);
-  return !isTerminating(pod) && since !== undefined && nowMs - since >= MIN_READY_SECONDS * 1000;
-}
-
-const controllerOf = (pod: k8s.V1Pod): string => pod.metadata?.ownerReferences?.find((reference) => reference.controller === true)?.name ?? '(none)';
 
 /**
  * Every pod event of one selector from a resourceVersion on: the current pods, each pod name ever seen
@@ -206,7 +174,7 @@ test.serial('kill -9 of the active controller manager mid-rollout: the standby t
   const watcher = new PodWatcher(kubeConfig, `app=${name}`, initial, (current) => {
     const now = Date.now();
     const pods = [...current.pods.values()];
-    const available = pods.filter((pod) => isAvailable(pod, now)).length;
+    const available = pods.filter((pod) => isAvailable(pod, now, MIN_READY_SECONDS)).length;
     maxPods = Math.max(maxPods, pods.length);
     minAvailable = Math.min(minAvailable, available);
     if (pods.length > REPLICAS + MAX_SURGE) violations.push(`${pods.length} pods (> ${REPLICAS + MAX_SURGE})`);

@@ -8,6 +8,7 @@
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
+import { eventually, isRunningAndReady } from '../../src/testing/chaos/pod-invariants.js';
 
 const NAMESPACE = 'default';
 const POOL_LABEL = 'kplane.io/pool';
@@ -31,27 +32,6 @@ test.before(async () => {
 test.after.always(async () => {
   await cluster?.stop();
 });
-
-/** Polls `read` until `accept` holds or the time is up; returns the last value read (errors count as "not yet"). */
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (accept(last)) return last;
-    } catch {
-      // the API may be briefly unavailable; try again
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return last;
-}
-
-const isRunningAndReady = (pod: k8s.V1Pod): boolean =>
-  pod.metadata?.deletionTimestamp === undefined &&
-  pod.status?.phase === 'Running' &&
-  pod.status.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') === true;
 
 const podTemplate = (app: string, extra: Partial<k8s.V1PodSpec> = {}): k8s.V1PodTemplateSpec => ({
   metadata: { labels: { app } },
