@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { cpSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { pino, type Logger } from 'pino';
@@ -30,7 +30,7 @@ const USAGE = `usage: kplane <command> [options]
                                          (another host's cluster dir; docs/multi-host.md)
   down [--dir D]                         stop a running cluster
   status [--dir D] [--json]              show each process and its health
-  logs COMPONENT [--dir D]               pretty-print a process's log
+  logs COMPONENT [-f] [--dir D]          pretty-print a process's log (-f: keep following it)
   chaos kill|pause|resume|restart TARGET [--dir D]
                                          SIGKILL / SIGSTOP / SIGCONT / kill-and-wait-for-restart;
                                          TARGET: a process name, a role (store, apiserver,
@@ -319,9 +319,12 @@ async function down(options: { dir: string }): Promise<number> {
   return 0;
 }
 
-function logs(component: string | undefined, options: { dir: string }): number {
+/** How often `logs -f` looks for new lines. */
+export const LOG_FOLLOW_POLL_MS = 250;
+
+async function logs(component: string | undefined, options: { dir: string; follow: boolean }): Promise<number> {
   if (component === undefined) {
-    process.stderr.write('usage: kplane logs COMPONENT\n');
+    process.stderr.write('usage: kplane logs COMPONENT [-f]\n');
     return 2;
   }
   const file = new ClusterDir(options.dir).logFile(component);
@@ -329,9 +332,32 @@ function logs(component: string | undefined, options: { dir: string }): number {
     process.stderr.write(`no log for ${component} at ${file}\n`);
     return 1;
   }
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.trim() !== '') process.stdout.write(`${prettyLogLine(line)}\n`);
+  let offset = 0;
+  let partial = '';
+  // Prints the whole lines appended since the last read; a line still being written waits for its end.
+  const printNew = (): void => {
+    const size = statSync(file).size;
+    if (size < offset) offset = 0; // the file was replaced: start over
+    if (size === offset) return;
+    const descriptor = openSync(file, 'r');
+    try {
+      const chunk = Buffer.alloc(size - offset);
+      readSync(descriptor, chunk, 0, chunk.length, offset);
+      offset = size;
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') process.stdout.write(`${prettyLogLine(line)}\n`);
+    } finally {
+      closeSync(descriptor);
+    }
+  };
+  printNew();
+  if (!options.follow) {
+    if (partial.trim() !== '') process.stdout.write(`${prettyLogLine(partial)}\n`);
+    return 0;
   }
+  // -f: keep printing what the process appends until Ctrl-C.
+  await new Promise<never>(() => setInterval(printNew, LOG_FOLLOW_POLL_MS));
   return 0;
 }
 
@@ -348,6 +374,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         only: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
         'one-way': { type: 'boolean', default: false },
+        follow: { type: 'boolean', short: 'f', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -373,7 +400,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'status':
         return await status({ dir, json: values.json ?? false, config: values.config });
       case 'logs':
-        return logs(rest[0], { dir });
+        return await logs(rest[0], { dir, follow: values.follow ?? false });
       case 'chaos':
         return await chaos(rest[0], rest.slice(1), { dir, config: values.config, oneWay: values['one-way'] ?? false });
       default:
