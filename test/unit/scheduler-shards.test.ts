@@ -102,10 +102,10 @@ test('the binding refuses to overcommit: concurrent bindings for the last room, 
 });
 
 for (const shards of [2, 4]) {
-  test(`${shards} shards racing for 1,000 pods on nodes that fit exactly: no node overcommitted, no pod bound twice`, async (t) => {
+  test(`${shards} shards racing for 2,000 pods on nodes that fit exactly: no node overcommitted, no pod bound twice`, async (t) => {
     const api = await testApi();
     const client = new ApiClient(new LocalApiTransport(api.handler, ADMIN));
-    const nodeCount = 50;
+    const nodeCount = 100;
     const podsPerNode = 20;
     for (let i = 0; i < nodeCount; i++) await addNode(client, `node-${String(i).padStart(2, '0')}`, '2'); // 20 × 100m each
     const seed = 1000 + shards;
