@@ -333,6 +333,29 @@ const endpointsColumns: Column[] = [
   ageColumn,
 ];
 
+/** The TARGETS cell: autoscaling/v1 has one metric, CPU utilization (80 % when unset, the default policy). */
+function hpaTargets(object: JsonObject): string {
+  const spec = objectAt(object, 'spec');
+  const status = objectAt(object, 'status');
+  const target = typeof spec['targetCPUUtilizationPercentage'] === 'number' ? spec['targetCPUUtilizationPercentage'] : 80;
+  const current = typeof status['currentCPUUtilizationPercentage'] === 'number' ? `${status['currentCPUUtilizationPercentage']}%` : '<unknown>';
+  return `cpu: ${current}/${target}%`;
+}
+const horizontalPodAutoscalerColumns: Column[] = [
+  nameColumn,
+  column('Reference', (object) => `${text(objectAt(object, 'spec', 'scaleTargetRef'), 'kind')}/${text(objectAt(object, 'spec', 'scaleTargetRef'), 'name')}`, {
+    description: 'ScaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count.',
+  }),
+  column('Targets', hpaTargets, { description: 'metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).' }),
+  column('MinPods', (object) => {
+    const minimum = objectAt(object, 'spec')['minReplicas'];
+    return typeof minimum === 'number' ? String(minimum) : '<unset>';
+  }, { description: 'minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down. It defaults to 1 pod.' }),
+  column('MaxPods', (object) => numberAt(objectAt(object, 'spec'), 'maxReplicas'), { type: 'integer', description: 'maxReplicas is the upper limit for the number of pods that can be set by the autoscaler; cannot be smaller than MinReplicas.' }),
+  column('Replicas', (object) => numberAt(objectAt(object, 'status'), 'currentReplicas'), { type: 'integer', description: 'currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler.' }),
+  ageColumn,
+];
+
 /** Columns by `group/plural` (core group: empty). */
 const COLUMNS_BY_RESOURCE: ReadonlyMap<string, readonly Column[]> = new Map([
   ['/pods', podColumns],
@@ -354,6 +377,7 @@ const COLUMNS_BY_RESOURCE: ReadonlyMap<string, readonly Column[]> = new Map([
   ['rbac.authorization.k8s.io/clusterrolebindings', bindingColumns],
   ['/serviceaccounts', serviceAccountColumns],
   ['/endpoints', endpointsColumns],
+  ['autoscaling/horizontalpodautoscalers', horizontalPodAutoscalerColumns],
 ]);
 const DEFAULT_COLUMNS: readonly Column[] = [nameColumn, ageColumn];
 

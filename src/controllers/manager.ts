@@ -10,6 +10,7 @@ import { ApiClient, type ApiTransport } from '../client/index.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { GarbageCollector } from './garbage-collector.js';
+import { HorizontalPodAutoscalerController } from './hpa.js';
 import { controllerActor, type ControllerActorOptions } from './machinery/controller-actor.js';
 import { EventRecorder } from './machinery/event-recorder.js';
 import { FencedTransport } from './machinery/fenced-transport.js';
@@ -21,7 +22,16 @@ import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifec
 import { ReplicaSetController } from './replicaset.js';
 import { StatefulSetController } from './statefulset.js';
 
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace'] as const;
+export const CONTROLLER_NAMES = [
+  'replicaset',
+  'deployment',
+  'statefulset',
+  'daemonset',
+  'node-lifecycle',
+  'garbage-collector',
+  'namespace',
+  'horizontal-pod-autoscaler',
+] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** How the manager supervises its controllers: one-for-one, at most 10 restarts a minute, then escalate. */
@@ -76,6 +86,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new GarbageCollector(env);
     case 'namespace':
       return new NamespaceController(env);
+    case 'horizontal-pod-autoscaler':
+      return new HorizontalPodAutoscalerController(env);
   }
 }
 

@@ -27,6 +27,7 @@ import {
   type ResourceType,
 } from '../client/index.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
+import { HORIZONTALPODAUTOSCALERS } from './hpa.js';
 import { isBeingDeleted, nameOf, specOf } from './machinery/objects.js';
 import { DONE, requeueAfter, type Controller, type ReconcileResult } from './machinery/reconcile.js';
 
@@ -38,8 +39,9 @@ const ENDPOINTS: ResourceType = { group: '', version: 'v1', resource: 'endpoints
 const EVENTS_V1: ResourceType = { group: 'events.k8s.io', version: 'v1', resource: 'events', kind: 'Event', namespaced: true };
 const rbac = (resource: string, kind: string): ResourceType => ({ group: 'rbac.authorization.k8s.io', version: 'v1', resource, kind, namespaced: true });
 
-/** Workloads first (so their controllers stop replacing pods), then pods, then the rest. */
+/** Autoscalers and workloads first (so their controllers stop scaling and replacing pods), then pods, then the rest. */
 export const NAMESPACED_TYPES: readonly ResourceType[] = [
+  HORIZONTALPODAUTOSCALERS,
   DEPLOYMENTS,
   STATEFULSETS,
   DAEMONSETS,

@@ -1,7 +1,7 @@
 // The controller manager runs as `system:kube-controller-manager` under the real RBAC authorizer and the
 // bootstrap policy (least privilege: it may not read secrets): every controller's informers sync, leader
-// election works on its own Lease, and a Deployment, a StatefulSet, a DaemonSet, garbage collection and
-// a namespace deletion all complete. A permission the controllers lack shows up here as a stall.
+// election works on its own Lease, and a Deployment, a StatefulSet, a DaemonSet, an autoscaler, garbage
+// collection and a namespace deletion all complete. A permission the controllers lack shows up here as a stall.
 
 import test from 'ava';
 import { startRbacSync } from '../../src/api/rbac-sync.js';
@@ -9,6 +9,7 @@ import { bootstrapPolicy } from '../../src/api/auth/bootstrap-policy.js';
 import { createRbacAuthorizer } from '../../src/api/auth/rbac.js';
 import { createActorSystem, Prng, silentLogger, systemClock } from '../../src/actors/index.js';
 import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, isNotFound, LocalApiTransport, NAMESPACES, NODES, PODS, SECRETS, STATEFULSETS } from '../../src/client/index.js';
+import { HORIZONTALPODAUTOSCALERS } from '../../src/controllers/hpa.js';
 import { isBeingDeleted, numberField, statusOf } from '../../src/controllers/machinery/objects.js';
 import { CONTROLLER_MANAGER_SUPERVISION, controllerManager } from '../../src/controllers/manager.js';
 import { adminClient, agentLoop, deployment, eventually, testApi } from './controllers-helpers.js';
@@ -59,6 +60,10 @@ test('every controller works with the controller manager’s least-privilege rol
   await eventually(async () => (await statusNumber(() => admin.get(DEPLOYMENTS, 'team', 'web'), 'availableReplicas')) === 2, 'the Deployment available', 20_000);
   await eventually(async () => (await statusNumber(() => admin.get(STATEFULSETS, 'team', 'db'), 'readyReplicas')) === 2, 'the StatefulSet ready', 20_000);
   await eventually(async () => (await statusNumber(() => admin.get(DAEMONSETS, 'team', 'agent'), 'numberReady')) === 1, 'the DaemonSet ready', 20_000);
+  // The autoscaler reads discovery and the StatefulSet's scale, and writes it.
+  await admin.create(HORIZONTALPODAUTOSCALERS, 'team', { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'db' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, minReplicas: 3, maxReplicas: 4 } });
+  await eventually(async () => (await statusNumber(() => admin.get(STATEFULSETS, 'team', 'db'), 'readyReplicas')) === 3, 'the StatefulSet raised to minReplicas by the autoscaler', 20_000);
+  await eventually(async () => (await statusNumber(() => admin.get(HORIZONTALPODAUTOSCALERS, 'team', 'db'), 'desiredReplicas')) === 3, 'the autoscaler’s status', 20_000);
   await admin.delete(DEPLOYMENTS, 'team', 'web');
   await eventually(async () => (await admin.list(PODS, { namespace: 'team', labelSelector: 'app=web' })).items.filter((pod) => !isBeingDeleted(pod)).length === 0, 'the Deployment’s pods collected', 20_000);
   await admin.delete(NAMESPACES, undefined, 'team');

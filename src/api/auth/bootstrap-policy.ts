@@ -141,6 +141,11 @@ const CONTROLLER_MANAGER_RULES: readonly Rule[] = [
   rule(['create', 'update', 'patch'], [''], ['events']),
   rule(['create', 'update', 'patch'], ['events.k8s.io'], ['events']),
   rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'subjectaccessreviews']),
+  // HorizontalPodAutoscaler controller: its autoscalers, their status, and any target's scale.
+  rule(READ, ['autoscaling'], ['horizontalpodautoscalers']),
+  rule(['update', 'patch'], ['autoscaling'], ['horizontalpodautoscalers/status']),
+  rule(['get', 'update'], ['*'], ['*/scale']),
+  rule(['delete', 'deletecollection'], ['autoscaling'], ['horizontalpodautoscalers']),
 ];
 
 /** The scheduler reads pods and nodes (and what spreading looks at), binds pods and reports why not. */
