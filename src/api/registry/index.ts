@@ -3,6 +3,7 @@
 
 import { appsResources } from './apps.js';
 import { authorizationResources } from './authorization.js';
+import { batchResources } from './batch.js';
 import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
@@ -99,6 +100,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...rbacResources,
   ...authorizationResources,
   ...eventsGroupResources,
+  ...batchResources,
 ];
 
 export function defaultRegistry(): Registry {
