@@ -3,6 +3,7 @@
 
 import { appsResources } from './apps.js';
 import { authorizationResources } from './authorization.js';
+import { batchResources } from './batch.js';
 import { autoscalingResources } from './autoscaling.js';
 import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
@@ -100,6 +101,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...rbacResources,
   ...authorizationResources,
   ...eventsGroupResources,
+  ...batchResources,
   ...autoscalingResources,
 ];
 
