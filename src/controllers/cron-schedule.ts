@@ -276,6 +276,23 @@ export function scheduledTimesBetween(schedule: CronSchedule, afterMs: number, u
   return times;
 }
 
+/** Windows tried, shortest first, when looking for the latest run before a time (each is walked run by run). */
+const LOOK_BACK_WINDOWS_MS = [3_600_000, 86_400_000, 32 * 86_400_000, 367 * 86_400_000, SEARCH_LIMIT_YEARS * 366 * 86_400_000];
+
+/**
+ * The latest scheduled instant in (afterMs, untilMs], or undefined. Walks forward from the shortest
+ * look-back window that holds a run, so a frequent schedule far behind costs no more than a recent one.
+ */
+export function latestScheduleBetween(schedule: CronSchedule, afterMs: number, untilMs: number, timeZone?: string): number | undefined {
+  for (const windowMs of LOOK_BACK_WINDOWS_MS) {
+    const fromMs = Math.max(afterMs, untilMs - windowMs);
+    let latest: number | undefined;
+    for (let at = nextScheduleAfter(schedule, fromMs, timeZone); at !== undefined && at <= untilMs; at = nextScheduleAfter(schedule, at, timeZone)) latest = at;
+    if (latest !== undefined || fromMs === afterMs) return latest;
+  }
+  return undefined;
+}
+
 /** Why a schedule is refused (the API's validation message), or undefined when it is valid. */
 export function scheduleError(source: string): string | undefined {
   try {

@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import fc from 'fast-check';
-import { MINUTE_MS, nextScheduleAfter, parseSchedule, scheduledTimesBetween, scheduleError, scheduleMatches, timeZoneError } from '../../src/controllers/cron-schedule.js';
+import { latestScheduleBetween, MINUTE_MS, nextScheduleAfter, parseSchedule, scheduledTimesBetween, scheduleError, scheduleMatches, timeZoneError } from '../../src/controllers/cron-schedule.js';
 
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -83,6 +83,15 @@ test('scheduledTimesBetween lists the runs in a window, counting one past the li
   const runs = scheduledTimesBetween(schedule, at('2025-01-01T00:00:00Z'), at('2025-01-01T01:00:00Z'), 100);
   t.deepEqual(runs.map((run) => iso(run)), ['10', '20', '30', '40', '50'].map((minute) => `2025-01-01T00:${minute}:00.000Z`).concat('2025-01-01T01:00:00.000Z'));
   t.is(scheduledTimesBetween(schedule, at('2025-01-01T00:00:00Z'), at('2025-01-02T00:00:00Z'), 3).length, 4);
+});
+
+test('latestScheduleBetween finds the last run before a time, however far back the window starts', (t) => {
+  const everyMinute = parseSchedule('* * * * *');
+  t.is(iso(latestScheduleBetween(everyMinute, at('2020-01-01T00:00:00Z'), at('2025-01-01T10:07:30Z'))), '2025-01-01T10:07:00.000Z');
+  t.is(iso(latestScheduleBetween(everyMinute, at('2025-01-01T10:07:00Z'), at('2025-01-01T10:07:30Z'))), undefined, 'the start is excluded');
+  t.is(iso(latestScheduleBetween(parseSchedule('0 0 1 1 *'), at('2000-01-01T00:00:00Z'), at('2025-06-01T00:00:00Z'))), '2025-01-01T00:00:00.000Z');
+  t.is(iso(latestScheduleBetween(parseSchedule('0 0 1 1 *'), at('2025-02-01T00:00:00Z'), at('2025-06-01T00:00:00Z'))), undefined);
+  t.is(iso(latestScheduleBetween(parseSchedule('0 9 * * *'), at('2025-01-01T00:00:00Z'), at('2025-07-10T12:00:00Z'), 'America/New_York')), '2025-07-09T13:00:00.000Z', '08:00 EDT: yesterday 09:00');
 });
 
 // ---- properties against a reference matcher built from the generated structure --------------

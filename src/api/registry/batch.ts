@@ -2,8 +2,10 @@
 // follow kube-apiserver for the fields used: a Job's selector is generated from its uid (labels
 // batch.kubernetes.io/controller-uid and job-name on the template) unless spec.manualSelector, its
 // pods must not restart Always, and its selector, template, completions and completionMode are
-// immutable; a CronJob's schedule is required and shaped like a cron line.
+// immutable; a CronJob's schedule must parse (src/controllers/cron-schedule.ts) and its timeZone
+// must name an IANA zone.
 
+import { scheduleError, timeZoneError } from '../../controllers/cron-schedule.js';
 import { causes, type StatusCause } from '../status.js';
 import { defaultPodSpec, podSpecSchema, validatePodSpec } from './core.js';
 import { objectMetaSchema, typeAndObjectMeta } from './meta.js';
@@ -324,21 +326,6 @@ function validateJob(object: JsonObject, old: JsonObject | undefined): StatusCau
 
 // ---- CronJob validation ------------------------------------------------------------------------
 
-const SCHEDULE_MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
-
-/** The shape of a schedule: five fields or a macro (the cron parser checks each field's values). */
-function scheduleShapeError(schedule: string): string | undefined {
-  const trimmed = schedule.trim();
-  if (/^(CRON_)?TZ=/.test(trimmed)) return 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead';
-  if (trimmed.startsWith('@')) {
-    if (SCHEDULE_MACROS.includes(trimmed) || trimmed.startsWith('@every ')) return undefined;
-    return `unrecognized descriptor: ${trimmed}`;
-  }
-  const fields = trimmed.split(/\s+/).filter((field) => field !== '');
-  if (fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${schedule}`;
-  return undefined;
-}
-
 function validateCronJob(object: JsonObject): StatusCause[] {
   const out: StatusCause[] = [];
   const name = metadataOf(object)['name'];
@@ -348,8 +335,13 @@ function validateCronJob(object: JsonObject): StatusCause[] {
   const schedule = spec['schedule'];
   if (typeof schedule !== 'string' || schedule.trim() === '') out.push(causes.required('spec.schedule'));
   else {
-    const error = scheduleShapeError(schedule);
+    const error = scheduleError(schedule);
     if (error !== undefined) out.push(causes.invalid('spec.schedule', schedule, error));
+  }
+  const timeZone = spec['timeZone'];
+  if (typeof timeZone === 'string') {
+    const error = timeZoneError(timeZone);
+    if (error !== undefined) out.push(causes.invalid('spec.timeZone', timeZone, error));
   }
   const jobTemplate = spec['jobTemplate'];
   if (!isObject(jobTemplate)) out.push(causes.required('spec.jobTemplate'));
