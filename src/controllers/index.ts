@@ -1,6 +1,7 @@
 // The controller manager's public surface: the supervisor actor, the controllers, and the machinery
 // they share (for other components that want informers, a work queue or leader election).
 export { CONTROLLER_MANAGER_SUPERVISION, CONTROLLER_NAMES, controllerManager, type ControllerManagerMessage, type ControllerManagerOptions, type ControllerName } from './manager.js';
+export { CronJobController } from './cronjob.js';
 export { DaemonSetController } from './daemonset.js';
 export { DeploymentController } from './deployment.js';
 export { GarbageCollector } from './garbage-collector.js';

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { ActorContext, ActorRef, Behavior, Clock, SupervisionPolicy } from '../actors/index.js';
 import { ApiClient, type ApiTransport } from '../client/index.js';
+import { CronJobController } from './cronjob.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { GarbageCollector } from './garbage-collector.js';
@@ -31,6 +32,7 @@ export const CONTROLLER_NAMES = [
   'garbage-collector',
   'namespace',
   'horizontal-pod-autoscaler',
+  'cronjob',
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
@@ -88,6 +90,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new NamespaceController(env);
     case 'horizontal-pod-autoscaler':
       return new HorizontalPodAutoscalerController(env);
+    case 'cronjob':
+      return new CronJobController(env);
   }
 }
 
