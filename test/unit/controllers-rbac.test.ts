@@ -1,14 +1,14 @@
 // The controller manager runs as `system:kube-controller-manager` under the real RBAC authorizer and the
 // bootstrap policy (least privilege: it may not read secrets): every controller's informers sync, leader
-// election works on its own Lease, and a Deployment, a StatefulSet, a DaemonSet, an autoscaler, garbage
-// collection and a namespace deletion all complete. A permission the controllers lack shows up here as a stall.
+// election works on its own Lease, and a Deployment, a StatefulSet, a DaemonSet, an autoscaler, a CronJob,
+// garbage collection and a namespace deletion all complete. A permission the controllers lack shows up here as a stall.
 
 import test from 'ava';
 import { startRbacSync } from '../../src/api/rbac-sync.js';
 import { bootstrapPolicy } from '../../src/api/auth/bootstrap-policy.js';
 import { createRbacAuthorizer } from '../../src/api/auth/rbac.js';
 import { createActorSystem, Prng, silentLogger, systemClock } from '../../src/actors/index.js';
-import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, isNotFound, LocalApiTransport, NAMESPACES, NODES, PODS, SECRETS, STATEFULSETS } from '../../src/client/index.js';
+import { CONFIGMAPS, CRONJOBS, DAEMONSETS, JOBS, DEPLOYMENTS, isNotFound, LocalApiTransport, NAMESPACES, NODES, PODS, SECRETS, STATEFULSETS } from '../../src/client/index.js';
 import { HORIZONTALPODAUTOSCALERS } from '../../src/controllers/hpa.js';
 import { isBeingDeleted, numberField, statusOf } from '../../src/controllers/machinery/objects.js';
 import { CONTROLLER_MANAGER_SUPERVISION, controllerManager } from '../../src/controllers/manager.js';
@@ -64,6 +64,10 @@ test('every controller works with the controller manager’s least-privilege rol
   await admin.create(HORIZONTALPODAUTOSCALERS, 'team', { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'db' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, minReplicas: 3, maxReplicas: 4 } });
   await eventually(async () => (await statusNumber(() => admin.get(STATEFULSETS, 'team', 'db'), 'readyReplicas')) === 3, 'the StatefulSet raised to minReplicas by the autoscaler', 20_000);
   await eventually(async () => (await statusNumber(() => admin.get(HORIZONTALPODAUTOSCALERS, 'team', 'db'), 'desiredReplicas')) === 3, 'the autoscaler’s status', 20_000);
+  // A CronJob whose last run was two minutes ago: the run due since then creates a Job at once.
+  await admin.create(CRONJOBS, 'team', { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'tick' }, spec: { schedule: '* * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } } });
+  await admin.patch(CRONJOBS, 'team', 'tick', { status: { lastScheduleTime: new Date(Date.now() - 120_000).toISOString().replace(/\.\d{3}Z$/, 'Z') } }, 'merge', 'status');
+  await eventually(async () => (await admin.list(JOBS, { namespace: 'team' })).items.length >= 1, 'the CronJob’s Job', 20_000);
   await admin.delete(DEPLOYMENTS, 'team', 'web');
   await eventually(async () => (await admin.list(PODS, { namespace: 'team', labelSelector: 'app=web' })).items.filter((pod) => !isBeingDeleted(pod)).length === 0, 'the Deployment’s pods collected', 20_000);
   await admin.delete(NAMESPACES, undefined, 'team');
