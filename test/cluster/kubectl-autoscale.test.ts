@@ -34,9 +34,11 @@ test.after.always(async () => {
 kubectlTest('autoscale creates an HPA (protobuf), get hpa shows its columns, and the Deployment is raised to --min', async (t) => {
   const created = await env.kubectl(['create', 'deployment', 'web', '--image=nginx']);
   t.is(created.code, 0, created.stderr);
-  const autoscaled = await env.kubectl(['autoscale', 'deployment', 'web', '--min=2', '--max=5', '--cpu-percent=80']);
+  const autoscaled = await env.kubectl(['autoscale', 'deployment', 'web', '--min=2', '--max=5', '--cpu-percent=80', '-v=8']);
   t.is(autoscaled.code, 0, autoscaled.stderr);
   t.regex(autoscaled.stdout, /horizontalpodautoscaler\.autoscaling\/web autoscaled/);
+  t.regex(autoscaled.stderr, /POST https:\S+\/apis\/autoscaling\/v1\/namespaces\/default\/horizontalpodautoscalers/);
+  t.regex(autoscaled.stderr, /Content-Type: application\/vnd\.kubernetes\.protobuf/, 'the HPA is sent as protobuf');
   await eventually(async () => (await env.kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.replicas}'])).stdout === '2', 'the Deployment raised to 2 replicas', 30_000);
   await eventually(async () => (await env.kubectl(['get', 'hpa', 'web', '-o', 'jsonpath={.status.desiredReplicas}'])).stdout === '2', 'the HPA status', 30_000);
   const rows = tableRows((await env.kubectl(['get', 'hpa'])).stdout);
