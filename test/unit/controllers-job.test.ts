@@ -1,11 +1,13 @@
 // The Job controller against the real API pipeline, with simulated nodes running the pods (a pod's
 // command decides how it ends: `sleep N`, `exit K`): completions with bounded parallelism, backoff to
 // Failed, the active deadline, suspend and resume, Indexed Jobs, work queues, the TTL after finishing,
-// and no duplicate pods across a controller restart or a slow watch (expectations).
+// no duplicate pods across a controller restart or a slow watch (expectations), and cascading deletion.
 
 import test from 'ava';
 import { silentLogger, systemClock } from '../../src/actors/index.js';
-import { ApiClient, EVENTS, isNotFound, JOBS, LocalApiTransport, metaOf, PODS, type KubeObject } from '../../src/client/index.js';
+import { ApiClient, CRONJOBS, EVENTS, isNotFound, JOBS, LocalApiTransport, metaOf, NAMESPACES, PODS, type KubeObject } from '../../src/client/index.js';
+import { GarbageCollector } from '../../src/controllers/garbage-collector.js';
+import { NamespaceController } from '../../src/controllers/namespace.js';
 import { JobController } from '../../src/controllers/job.js';
 import { conditionsOf } from '../../src/controllers/job-status.js';
 import { EventRecorder } from '../../src/controllers/machinery/event-recorder.js';
@@ -250,4 +252,32 @@ test('no duplicate pods across a controller restart or with a slow pod watch', a
   running.stop();
   agents.stop();
   watch.stop();
+});
+
+test('deleting a Job removes its pods (garbage collector), and a namespace with Jobs and CronJobs empties', async (t) => {
+  const api = await testApi();
+  const client = adminClient(api);
+  const agents = await nodes(api, client);
+  const log = silentLogger();
+  const running = await runControllers(client, [jobController(client), new GarbageCollector({ client, log }), new NamespaceController({ client, log, recheckMs: 50 })]);
+  await client.create(JOBS, 'default', job('doomed', { completions: 2, parallelism: 2 }, ['sleep', '600']));
+  await eventually(async () => (await jobPods(client, 'doomed')).length === 2, 'two pods');
+  await client.delete(JOBS, 'default', 'doomed', { propagationPolicy: 'Background' });
+  await eventually(async () => (await jobPods(client, 'doomed')).length === 0, 'its pods collected');
+  await client.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'batch-ns' } });
+  await client.create(JOBS, 'batch-ns', job('inside', {}, ['sleep', '600']));
+  await client.create(CRONJOBS, 'batch-ns', { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'tick' }, spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } } });
+  await eventually(async () => (await client.list(PODS, { namespace: 'batch-ns' })).items.length === 1, 'the job pod in batch-ns');
+  await client.delete(NAMESPACES, undefined, 'batch-ns');
+  await eventually(async () => {
+    try {
+      await client.get(NAMESPACES, undefined, 'batch-ns');
+      return false;
+    } catch (error) {
+      return isNotFound(error);
+    }
+  }, 'the namespace removed');
+  t.is((await client.list(CRONJOBS, { namespace: 'batch-ns' })).items.length, 0);
+  running.stop();
+  agents.stop();
 });
