@@ -6,6 +6,7 @@ export { DaemonSetController } from './daemonset.js';
 export { DeploymentController } from './deployment.js';
 export { GarbageCollector } from './garbage-collector.js';
 export { HorizontalPodAutoscalerController } from './hpa.js';
+export { JobController } from './job.js';
 export { NamespaceController } from './namespace.js';
 export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 export { ReplicaSetController } from './replicaset.js';

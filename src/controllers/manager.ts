@@ -12,6 +12,7 @@ import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { HorizontalPodAutoscalerController } from './hpa.js';
+import { JobController } from './job.js';
 import { controllerActor, type ControllerActorOptions } from './machinery/controller-actor.js';
 import { EventRecorder } from './machinery/event-recorder.js';
 import { FencedTransport } from './machinery/fenced-transport.js';
@@ -31,6 +32,7 @@ export const CONTROLLER_NAMES = [
   'node-lifecycle',
   'garbage-collector',
   'namespace',
+  'job',
   'horizontal-pod-autoscaler',
   'cronjob',
 ] as const;
@@ -88,6 +90,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new GarbageCollector(env);
     case 'namespace':
       return new NamespaceController(env);
+    case 'job':
+      return new JobController(env);
     case 'horizontal-pod-autoscaler':
       return new HorizontalPodAutoscalerController(env);
     case 'cronjob':

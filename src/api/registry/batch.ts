@@ -17,8 +17,6 @@ export const JOB_CONTROLLER_UID_LABEL = 'batch.kubernetes.io/controller-uid';
 export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export const LEGACY_JOB_CONTROLLER_UID_LABEL = 'controller-uid';
 export const LEGACY_JOB_NAME_LABEL = 'job-name';
-/** An Indexed Job's pod index: annotation and label on each pod. */
-export const JOB_COMPLETION_INDEX = 'batch.kubernetes.io/job-completion-index';
 
 /** A CronJob's name leaves room for the 11-character suffix of the Jobs it creates. */
 export const MAX_CRONJOB_NAME_LENGTH = 52;
