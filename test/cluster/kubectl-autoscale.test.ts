@@ -1,7 +1,8 @@
 // kubectl autoscale and get hpa against the API server, with the HorizontalPodAutoscaler controller
 // running in this process (over the server's own pipeline, real clock): `kubectl autoscale` sends a
 // protobuf HorizontalPodAutoscaler, `get hpa` prints kubectl's columns with `cpu: <unknown>/80%` (no
-// metrics API), the controller raises the Deployment to minReplicas, and describe shows the events.
+// metrics API), the controller raises the Deployment to minReplicas, describe shows the events, explain
+// prints the schema's descriptions, and the server refuses maxReplicas below minReplicas.
 
 import test from 'ava';
 import { silentLogger, systemClock } from '../../src/actors/index.js';
@@ -49,6 +50,9 @@ kubectlTest('autoscale creates an HPA (protobuf), get hpa shows its columns, and
   const described = await env.kubectl(['describe', 'hpa', 'web']);
   t.is(described.code, 0, described.stderr);
   t.regex(described.stdout, /SuccessfulRescale\s+.*New size: 2; reason: Current number of replicas below Spec\.MinReplicas/);
+  const explained = await env.kubectl(['explain', 'hpa.spec.minReplicas']);
+  t.is(explained.code, 0, explained.stderr);
+  t.regex(explained.stdout, /minReplicas is the lower limit for the number of replicas/);
   // kubectl checks --min/--max itself; the server refuses bad bounds in a manifest.
   const manifest = 'apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: bad}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 3\n  maxReplicas: 2\n';
   const refused = await env.kubectl(['create', '-f', env.writeFile('bad-hpa.yaml', manifest)]);
