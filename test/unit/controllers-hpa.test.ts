@@ -1,8 +1,9 @@
 // The HorizontalPodAutoscaler: the autoscaling/v1 resource (defaults, validation, the kubectl table) and
 // its controller against the real API pipeline with a virtual clock: replicas below minReplicas are
-// raised and above maxReplicas lowered through the target's scale subresource (a Deployment and a
-// StatefulSet), a target at 0 stays at 0, within bounds it reports that CPU metrics are unavailable,
-// status records current/desired replicas and lastScaleTime, and a missing target is reported.
+// raised and above maxReplicas lowered through the target's scale subresource (a Deployment, a
+// StatefulSet, a custom resource), a target at 0 stays at 0, within bounds it reports that CPU metrics
+// are unavailable, status records current/desired replicas and lastScaleTime, and a missing target is
+// reported.
 
 import test from 'ava';
 import { silentLogger } from '../../src/actors/index.js';
@@ -137,4 +138,38 @@ test('scales any kind with a scale subresource (a StatefulSet) and reports a mis
   await eventually(async () => (await eventReasons(client, 'odd')).get('FailedGetScale')?.includes('no matches for kind "Widget" in group "example.com"') === true, 'unknown kind reported');
   t.pass();
   hpa.stop();
+});
+
+test('scales a custom resource through the scale paths its CRD names (.spec.size)', async (t) => {
+  const api = await testApi();
+  const client = adminClient(api);
+  const crd = await api.call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'databases.db.example.com' },
+    spec: {
+      group: 'db.example.com',
+      scope: 'Namespaced',
+      names: { plural: 'databases', singular: 'database', kind: 'Database' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {}, scale: { specReplicasPath: '.spec.size', statusReplicasPath: '.status.count' } },
+          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', minimum: 0 } } }, status: { type: 'object', properties: { count: { type: 'integer' } } } } } },
+        },
+      ],
+    },
+  });
+  t.is(crd.status, 201, JSON.stringify(crd.body));
+  const DATABASES = { group: 'db.example.com', version: 'v1', resource: 'databases', kind: 'Database', namespaced: true };
+  await eventually(async () => (await api.call('GET', '/apis/db.example.com/v1')).status === 200, 'the CRD served');
+  await client.create(DATABASES, 'default', { apiVersion: 'db.example.com/v1', kind: 'Database', metadata: { name: 'main' }, spec: { size: 1 } });
+  const hpa = await startHpa(client);
+  await client.create(HORIZONTALPODAUTOSCALERS, 'default', autoscaler('main', { apiVersion: 'db.example.com/v1', kind: 'Database', name: 'main' }, 3, 6));
+  await eventually(async () => numberField(specOf(await client.get(DATABASES, 'default', 'main')), 'size', -1) === 3, '.spec.size raised to 3');
+  t.pass();
+  hpa.stop();
+  api.handler.close();
 });
