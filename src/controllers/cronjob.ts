@@ -213,7 +213,7 @@ export class CronJobController implements Controller {
     const windowStart = deadlineSeconds === undefined ? earliest : Math.max(earliest, now - deadlineSeconds * 1000);
     if (windowStart > earliest) {
       const tooLate = latestScheduleBetween(schedule, earliest, windowStart, timeZone);
-      if (tooLate !== undefined) void this.env.events?.record(CRONJOBS, cronJob, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${new Date(tooLate).toUTCString()}`);
+      if (tooLate !== undefined) void this.env.events?.record(CRONJOBS, cronJob, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${new Date(tooLate).toUTCString().replace(/ GMT$/, ' +0000')}`);
     }
     if (scheduledTimesBetween(schedule, windowStart, now, TOO_MANY_MISSED_RUNS, timeZone).length > TOO_MANY_MISSED_RUNS) {
       void this.env.events?.record(CRONJOBS, cronJob, 'Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');

@@ -188,7 +188,8 @@ test('suspend stops runs; on resume only the latest missed run starts; startingD
   await h.client.patch(CRONJOBS, 'default', 'strict', { spec: { suspend: false } });
   await eventually(async () => JSON.stringify(await jobNames(h.client, 'nap')) === JSON.stringify(names('nap', [first + 3 * MINUTE_MS])), 'one run, the latest');
   // 40 s after the latest run with a 30 s deadline: skipped, and said so.
-  await eventually(async () => (await events(h.client, 'strict')).some((event) => event.reason === 'MissSchedule'), 'MissSchedule');
+  const missedAt = new Date(first + 3 * MINUTE_MS).toUTCString().replace(/ GMT$/, ' +0000');
+  await eventually(async () => (await events(h.client, 'strict')).some((event) => event.reason === 'MissSchedule' && event.message === `Missed scheduled time to start a job: ${missedAt}`), 'MissSchedule (RFC 1123 with a numeric zone)');
   t.deepEqual(await jobNames(h.client, 'strict'), []);
   await h.advance(20_000);
   await eventually(async () => JSON.stringify(await jobNames(h.client, 'strict')) === JSON.stringify(names('strict', [first + 4 * MINUTE_MS])), 'the next run in time');
