@@ -124,6 +124,13 @@ kubectlTest('create job sends protobuf; the Job gets its generated selector, and
   const wide = await env.kubectl(['get', 'job', 'once', '-o', 'wide']);
   t.regex(wide.stdout, /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR$/m);
   t.regex(wide.stdout, new RegExp(`^once\\s+Running\\s+0/1\\s+\\d+s\\s+once\\s+busybox\\s+batch\\.kubernetes\\.io/controller-uid=${job.metadata.uid}$`, 'm'));
+  const described = await env.kubectl(['describe', 'job', 'once']);
+  t.is(described.code, 0, described.stderr);
+  t.regex(described.stdout, /^Parallelism:\s+1$/m);
+  t.regex(described.stdout, /^Completions:\s+1$/m);
+  t.regex(described.stdout, /^Backoff Limit:\s+6$/m);
+  t.regex(described.stdout, /^Pods Statuses:\s+0 Active (\(0 Ready\) )?\/ 0 Succeeded \/ 0 Failed$/m);
+  t.regex(described.stdout, /^Labels:\s+batch\.kubernetes\.io\/controller-uid=/m, 'the Job carries its pods\' labels');
   const always = await env.kubectl(['create', '-f', '-'], { stdin: JSON.stringify({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'bad' }, spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }) });
   t.not(always.code, 0);
   t.regex(always.stderr, /spec\.template\.spec\.restartPolicy/);
@@ -143,6 +150,10 @@ kubectlTest('create cronjob, get cj (wide), and create job --from=cronjob', asyn
   const badSchedule = await env.kubectl(['create', 'cronjob', 'oops', '--image=busybox', '--schedule=every minute']);
   t.not(badSchedule.code, 0);
   t.regex(badSchedule.stderr, /spec\.schedule/);
+  const describedCronJob = await env.kubectl(['describe', 'cronjob', 'tick']);
+  t.is(describedCronJob.code, 0, describedCronJob.stderr);
+  t.regex(describedCronJob.stdout, /^Schedule:\s+\*\/1 \* \* \* \*$/m);
+  t.regex(describedCronJob.stdout, /^Concurrency Policy:\s+Allow$/m);
   const manual = await env.kubectl(['create', 'job', 'tick-manual', '--from=cronjob/tick']);
   t.is(manual.code, 0, manual.stderr);
   t.regex(manual.stdout, /^job\.batch\/tick-manual created$/m);

@@ -41,6 +41,7 @@ test('a Job gets Kubernetes defaults and a selector generated from its uid', asy
     'job-name': 'pi',
   });
   t.is(body.spec.template.spec['dnsPolicy'], 'ClusterFirst', 'the pod template is defaulted');
+  t.deepEqual((created.body as { metadata: { labels: Record<string, string> } }).metadata.labels, body.spec.template.metadata.labels, 'a Job without labels gets its template labels');
   const stored = await api.call('GET', `${JOBS}/pi`);
   t.is((stored.body as { metadata: { uid: string } }).metadata.uid, uid, 'the stored uid is the one the selector names');
 });
@@ -159,4 +160,19 @@ test('jobs and cronjobs print kubectl 1.32 columns', (t) => {
     rowOf('cronjobs', { spec: { schedule: '*/1 * * * *', suspend: false, jobTemplate: { spec: { template } } }, status: { active: [{ name: 'x-1' }], lastScheduleTime: '2026-01-01T00:59:30Z' } }),
     { columns: ['Name', 'Schedule', 'Timezone', 'Suspend', 'Active', 'Last Schedule', 'Age', 'Containers', 'Images', 'Selector'], cells: ['x', '*/1 * * * *', '<none>', 'False', 1, '30s', '60m', 'pi', 'perl', '<none>'] },
   );
+});
+
+test('server-side apply of a Job twice keeps its generated selector and labels', async (t) => {
+  const api = await testApi();
+  const apply = { 'content-type': 'application/apply-patch+yaml' };
+  const body = JSON.stringify(job('applied', { completions: 2 }));
+  const first = await api.call('PATCH', `${JOBS}/applied?fieldManager=tester`, body, apply);
+  t.is(first.status, 201, JSON.stringify(first.body));
+  const uid = (first.body as { metadata: { uid: string } }).metadata.uid;
+  const second = await api.call('PATCH', `${JOBS}/applied?fieldManager=tester`, JSON.stringify(job('applied', { completions: 2, parallelism: 2 })), apply);
+  t.is(second.status, 200, JSON.stringify(second.body));
+  const spec = (second.body as { spec: { parallelism: number; selector: JsonObject; template: { metadata: { labels: Record<string, string> } } } }).spec;
+  t.is(spec.parallelism, 2);
+  t.deepEqual(spec.selector, { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } });
+  t.is(spec.template.metadata.labels['batch.kubernetes.io/controller-uid'], uid);
 });

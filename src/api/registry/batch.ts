@@ -374,6 +374,11 @@ export const jobs: ResourceDefinition = {
     defaultJobSpec(spec);
     defaultPodTemplate(spec);
     generateSelector(object, spec);
+    // A Job without labels of its own shows its pods' (Kubernetes' SetDefaults_Job, seen after the generated ones).
+    const templateLabels = labelsOf(child(child(spec, 'template'), 'metadata'));
+    const metadata = child(object, 'metadata');
+    const labels = metadata['labels'];
+    if (Object.keys(templateLabels).length > 0 && (!isObject(labels) || Object.keys(labels).length === 0)) metadata['labels'] = { ...templateLabels };
   },
   validate: validateJob,
 };
