@@ -1,7 +1,8 @@
 // The CronJob controller against the real API pipeline, its time from a virtual clock stepped from one
 // scheduled time to the next: Jobs at the right minutes (names, annotation, labels, owner), Forbid
 // (the run waits for the active Job), Replace, Allow, suspend, startingDeadlineSeconds (MissSchedule),
-// more than 100 missed runs (TooManyMissedTimes), history limits, a time zone, a controller restarted
+// more than 100 missed runs (TooManyMissedTimes), history limits, a time zone and New York's
+// daylight-saving changes (a repeated 01:30 runs twice, a skipped 02:30 never), a controller restarted
 // between creating a Job and recording it (no second Job for that minute), and the API's validation
 // of schedules and time zones.
 
@@ -12,7 +13,9 @@ import { ApiClient, CRONJOBS, EVENTS, JOBS, LocalApiTransport, metaOf, type ApiA
 import { CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION, CronJobController, jobNameFor, zonedTimestamp } from '../../src/controllers/cronjob.js';
 import { EventRecorder } from '../../src/controllers/machinery/event-recorder.js';
 import { controllerRefOf, statusOf, timestampOf, uidOf } from '../../src/controllers/machinery/objects.js';
-import { ADMIN, adminClient, eventually, runControllers, sleep, testApi, type RunningControllers, type TestApi } from './controllers-helpers.js';
+import { ControllerRunner } from '../../src/controllers/machinery/controller-runner.js';
+import { RESYNC_PERIOD_MS_DEFAULT, SharedInformerFactory } from '../../src/controllers/machinery/informer-factory.js';
+import { ADMIN, adminClient, eventually, sleep, testApi, type RunningControllers, type TestApi } from './controllers-helpers.js';
 
 const MINUTE_MS = 60_000;
 
@@ -47,15 +50,20 @@ interface Harness {
 async function settle(running: RunningControllers | undefined): Promise<void> {
   const queue = running?.runners[0]?.queue;
   if (queue === undefined) return;
+  // A reconcile fired by a timer holds the queue until it is done; the pause lets the watch events of its
+  // writes arrive (they may queue follow-up syncs, which are waited for too).
   for (let round = 0; round < 100; round++) {
     await queue.whenIdle();
-    await sleep(25);
+    await sleep(3);
     if (queue.isIdle()) return;
   }
 }
 
-/** An API server, a CronJob created in it, and a virtual clock starting at `startOf(creation time)`. */
-async function harness(object: KubeObject, startOf: (createdMs: number) => number): Promise<Harness> {
+/**
+ * An API server, a CronJob created in it, and a virtual clock starting at `startOf(creation time)`.
+ * Tests that span days resync the informers hourly instead of every 5 minutes (fewer steps to wait for).
+ */
+async function harness(object: KubeObject, startOf: (createdMs: number) => number, resyncPeriodMs = RESYNC_PERIOD_MS_DEFAULT): Promise<Harness> {
   const api = await testApi();
   const client = adminClient(api);
   const created = await client.create(CRONJOBS, 'default', object);
@@ -68,7 +76,17 @@ async function harness(object: KubeObject, startOf: (createdMs: number) => numbe
     async start(controllerClient = client) {
       const log = silentLogger();
       const controller = new CronJobController({ client: controllerClient, clock, log, events: new EventRecorder(controllerClient, 'cronjob-controller', clock, log) });
-      state.running = await runControllers(controllerClient, [controller], clock);
+      const factory = new SharedInformerFactory(controllerClient, { clock, log, resyncPeriodMs });
+      const runner = new ControllerRunner(controller, factory, { clock, log });
+      await runner.start();
+      state.running = {
+        factory,
+        runners: [runner],
+        stop() {
+          runner.stop();
+          factory.stop();
+        },
+      };
       await settle(state.running);
     },
     async advance(ms) {
@@ -236,6 +254,37 @@ test('a time zone: the run is at 09:00 in Kolkata (03:30 UTC), annotated with th
   t.is(metaOf(job ?? {}).name, jobNameFor('kolkata', first));
   t.is(metaOf(job ?? {}).annotations?.[CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION], zonedTimestamp(first, 'Asia/Kolkata'));
   t.regex(zonedTimestamp(first, 'Asia/Kolkata'), /T09:00:00\+05:30$/);
+  h.stop();
+});
+
+test('when clocks go back in New York, 01:30 runs twice and 02:30 once; a CronJob far behind catches up once', async (t) => {
+  // The runs are counted from lastScheduleTime, set here to a day in 2025 where the clock starts.
+  const start = Date.parse('2025-10-31T12:00:00Z');
+  const h = await harness(cronJob('back', '30 1 * * *', { timeZone: 'America/New_York' }), () => start, 3_600_000);
+  await h.client.create(CRONJOBS, 'default', cronJob('forward', '30 2 * * *', { timeZone: 'America/New_York' }));
+  await h.client.patch(CRONJOBS, 'default', 'back', { status: { lastScheduleTime: timestampOf(start) } }, 'merge', 'status');
+  await h.client.patch(CRONJOBS, 'default', 'forward', { status: { lastScheduleTime: timestampOf(Date.parse('2025-03-07T12:00:00Z')) } }, 'merge', 'status');
+  await h.start();
+  await h.advance(4 * 86_400_000);
+  const back = ['2025-11-01T05:30:00Z', '2025-11-02T05:30:00Z', '2025-11-02T06:30:00Z', '2025-11-03T06:30:00Z', '2025-11-04T06:30:00Z'].map(Date.parse);
+  await eventually(async () => JSON.stringify(await jobNames(h.client, 'back')) === JSON.stringify(names('back', back)), 'five runs, two on the day clocks go back');
+  const [repeated] = (await jobsOf(h.client, 'back')).filter((job) => metaOf(job).name === jobNameFor('back', Date.parse('2025-11-02T06:30:00Z')));
+  t.is(metaOf(repeated ?? {}).annotations?.[CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION], '2025-11-02T01:30:00-05:00', 'the second 01:30, in EST');
+  // The other was last run on 2025-03-07: at start only the latest missed run starts (10-31), then one a
+  // day, at 06:30 UTC in EDT and 07:30 UTC in EST (02:30 happens once on the day clocks go back).
+  const forward = ['2025-10-31T06:30:00Z', '2025-11-01T06:30:00Z', '2025-11-02T07:30:00Z', '2025-11-03T07:30:00Z', '2025-11-04T07:30:00Z'].map(Date.parse);
+  await eventually(async () => JSON.stringify(await jobNames(h.client, 'forward')) === JSON.stringify(names('forward', forward)), 'the latest missed run, then daily');
+  h.stop();
+});
+
+test('the spring-forward day has no 02:30 in New York: that run is skipped', async (t) => {
+  const start = Date.parse('2025-03-08T12:00:00Z');
+  const h = await harness(cronJob('forward', '30 2 * * *', { timeZone: 'America/New_York' }), () => start, 3_600_000);
+  await h.client.patch(CRONJOBS, 'default', 'forward', { status: { lastScheduleTime: timestampOf(start) } }, 'merge', 'status');
+  await h.start();
+  await h.advance(3 * 86_400_000);
+  await eventually(async () => JSON.stringify(await jobNames(h.client, 'forward')) === JSON.stringify(names('forward', ['2025-03-10T06:30:00Z', '2025-03-11T06:30:00Z'].map(Date.parse))), 'no run on 2025-03-09');
+  t.pass();
   h.stop();
 });
 
