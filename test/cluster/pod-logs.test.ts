@@ -12,26 +12,15 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
 import { kubectlMissingReason } from './kubectl-helpers.js';
+import { eventually as pollUntil } from '../../src/testing/chaos/pod-invariants.js';
 
 const NAMESPACE = 'default';
 const PROCESS_NODE = 'node-1';
 const WAIT_MS = 30_000;
 const KUBECTL_TIMEOUT_MS = 60_000;
 
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = WAIT_MS): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (accept(last)) return last;
-    } catch {
-      // not yet (the API or the pod may not be up)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return last;
-}
+/** Polls `read` until `accept` holds or WAIT_MS is up (pod-invariants' `eventually` with this file's bound). */
+const eventually = <T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = WAIT_MS): Promise<T | undefined> => pollUntil(read, accept, timeoutMs);
 
 interface KubectlResult {
   readonly code: number;
