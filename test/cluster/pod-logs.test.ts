@@ -1,8 +1,9 @@
 // pods/log and pods/eviction on a whole cluster (`kplane up` through ChaosCluster): a process node runs
 // real `sh -c` children and the API server asks its node agent for their output over the actor
 // transport. kubectl logs prints the output (all, --tail=1, and -f with a later line), client-node's
-// readNamespacedPodLog reads it too, a simulated node answers its synthetic lines, and kubectl drain
-// evicts the pods of the process node through pods/eviction.
+// readNamespacedPodLog reads it too, a simulated node answers its synthetic lines, kubectl top shows
+// both nodes' usage (metrics.k8s.io), and kubectl drain evicts the pods of the process node through
+// pods/eviction.
 
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
