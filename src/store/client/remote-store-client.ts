@@ -33,7 +33,7 @@ import { WsTransport } from '../../actors/ws-transport.js';
 import type { CompactResult, LeaseGrantResult, LeaseKeepAliveResult, ReadOptions, StoreClient, WatchHandle, WatchListener } from '../client.js';
 import type { ApplyResult, CommandBody, DeleteRangeRequest, DeleteRangeResult, Header, PutRequest, PutResult, RangeRequest, RangeResult, TxnRequest, TxnResult } from '../commands.js';
 import type { ReplicaStatus } from '../replica/engine.js';
-import type { MembershipStatus } from '../replica/membership.js';
+import type { MembershipChange, MembershipStatus } from '../replica/membership.js';
 import { CLIENT_PROTOCOL, STORE_MAX_FRAME_BYTES, type StoreOperation } from '../replica/protocol.js';
 import type { TimeToLive } from '../state-machine.js';
 import type { WatchRequest } from '../watch-hub.js';
@@ -115,6 +115,14 @@ export class RemoteStoreClient implements StoreClient {
   /** The group's membership as the leader (or, failing that, any replica) sees it. */
   membership(timeoutMs = 2_000): Promise<MembershipStatus> {
     return this.router.call({ kind: 'membership' }, { deadlineMs: this.clock.now() + timeoutMs, write: false }) as Promise<MembershipStatus>;
+  }
+
+  /**
+   * On the leader: adds a learner, promotes it, or removes a replica (membership.ts); resolves with the
+   * membership once applied. Refusals are StoreErrors: CONF_CHANGE_PENDING and NOT_CAUGHT_UP are retryable.
+   */
+  changeMembership(change: MembershipChange, timeoutMs = this.requestTimeoutMs): Promise<MembershipStatus> {
+    return this.router.call({ kind: 'changeMembership', change }, { deadlineMs: this.clock.now() + timeoutMs, write: true }) as Promise<MembershipStatus>;
   }
 
   /** Asks for the membership and updates the replica list; failures are ignored (the next round tries again). */
