@@ -5,7 +5,8 @@
 // each replica's status say so), the API server's store client learns them, two original replicas
 // are stopped (SIGSTOP: the launcher would restart a killed one at once; a stopped one stays down and
 // silent, as a dead machine), and the API still reads every object written before and accepts writes.
-// Then `kplane leave` removes one: 4 voters, its process stopped, nothing acknowledged lost.
+// Then `kplane leave` removes one: 4 voters, its process stopped, nothing acknowledged lost; and a
+// `kplane down` + `up` starts the joined replicas again and not the removed one.
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -149,4 +150,17 @@ test('store-4 and store-5 join a running group (5 voters), the API survives two 
   const finalMissing = await eventually(readsEverything, (left) => left.length === 0, WAIT_MS);
   t.deepEqual(finalMissing, [], 'no acknowledged write lost');
   t.is(written.length, 20 + 2 + 5 + 1);
+
+  // A restart of the whole share: `up` starts the joined replicas again and not the removed one;
+  // every replica and the API server know the group from the recorded members and the replicated log.
+  const down = await runCli(['down', '--dir', dir.root]);
+  t.is(down.code, 0, down.output);
+  const again = await runCli(['up', '--detach', '--only', 'store,apiserver', '--dir', dir.root, '--config', configFile]);
+  t.is(again.code, 0, again.output);
+  t.deepEqual(dir.readState()?.processes.map((entry) => entry.name), ['store-2', 'store-3', 'store-4', 'store-5', 'apiserver-1']);
+  const restarted = await eventually(() => statusJson(dir), (probe) => voterIds(probe).length === 4, WAIT_MS);
+  t.deepEqual(voterIds(restarted), [2, 3, 4, 5], JSON.stringify(restarted?.storeMembership));
+  const afterRestart = await eventually(readsEverything, (left) => left.length === 0, WAIT_MS);
+  t.deepEqual(afterRestart, [], 'every object is there after the restart');
+  await write('after-restart');
 });
