@@ -7,9 +7,9 @@
 import test from 'ava';
 import { Prng, silentLogger } from '../../src/actors/index.js';
 import type { DurableState } from '../../src/raft/durable-storage.js';
-import type { Entry, HardState, Message, ReplicaId, Snapshot } from '../../src/raft/index.js';
+import { decodeConfChange, encodeConfChange, type Entry, type HardState, type Message, type ReplicaId, type Snapshot } from '../../src/raft/index.js';
 import { StoreError } from '../../src/store/errors.js';
-import { unwrapSnapshot, type MembershipStatus } from '../../src/store/replica/membership.js';
+import { unwrapSnapshot, wrapSnapshot, type MembershipStatus } from '../../src/store/replica/membership.js';
 import { ReplicaNode, type ReplicaStorage } from '../../src/store/replica/node.js';
 import { VirtualClock } from '../../src/testing/virtual-clock.js';
 
@@ -262,4 +262,18 @@ test('5 voters survive the loss of two originals; removing replicas (the leader 
   for (let i = 0; i < 10; i++) t.is(await g.read(survivor, `k${i}`), `v${i}`);
   t.is(await g.read(survivor, 'while-two-down'), 'ok');
   t.is(survivor.addressOf(leaderId), undefined, 'the removed replica left the address book');
+});
+
+test('a ConfChange context survives encoding; entries without one keep the old form; snapshots without a book still restore', (t) => {
+  const withContext = { changes: [{ type: 1, replica: 4 }], context: nodeName(4) };
+  t.deepEqual(decodeConfChange(encodeConfChange(withContext)), withContext);
+  const plain = { changes: [{ type: 2, replica: 3 }] };
+  t.is(decoder.decode(encodeConfChange(plain)), '[[2,3]]');
+  t.deepEqual(decodeConfChange(encodeConfChange(plain)), plain);
+  t.throws(() => decodeConfChange(encoder.encode('{"changes":[[1,4]],"context":7}')), { message: /context/ });
+  const machine = encoder.encode('state machine bytes');
+  t.deepEqual(unwrapSnapshot(machine), { machine });
+  const wrapped = unwrapSnapshot(wrapSnapshot(new Map([[4, nodeName(4)]]), machine));
+  t.deepEqual([...(wrapped.book ?? [])], [[4, nodeName(4)]]);
+  t.deepEqual(decoder.decode(wrapped.machine), 'state machine bytes');
 });
