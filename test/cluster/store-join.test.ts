@@ -1,12 +1,15 @@
 // Store replicas join and leave a running Raft group as real processes (docs/multi-host.md "Joining",
 // docs/decisions/0009-store-membership.md): a 3-replica store and an API server started by
-// `kplane up --only store,apiserver`, objects written through the API, `kplane join store-4` and
-// `store-5` (bound to 127.0.0.2, as another machine would be) make 5 voters (kplane status --json and
-// each replica's status say so), the API server's store client learns them, two original replicas
-// are stopped (SIGSTOP: the launcher would restart a killed one at once; a stopped one stays down and
-// silent, as a dead machine), and the API still reads every object written before and accepts writes.
+// `kplane up --only store,apiserver` in cluster directory A, objects written through the API; then
+// `kplane join store-4` from A (its running launcher takes the replica on) and `kplane join store-5`
+// from directory B, another "machine" given A's credentials (no launcher runs there: join starts one),
+// both bound to 127.0.0.2. 5 voters (kplane status --json and each replica's status say so), and the
+// API server's store client learns them. Two original replicas are killed -9 (the launcher restarts
+// them), then stopped for good (SIGSTOP: down and silent, as a dead machine), and the API still reads
+// every object written before and accepts writes.
 // Then `kplane leave` removes one: 4 voters, its process stopped, nothing acknowledged lost; and a
-// `kplane down` + `up` starts the joined replicas again and not the removed one.
+// `kplane down` + `up` of A starts its joined replica again and not the removed one; the API server,
+// restarted, finds store-5 (not in A's lists) from the membership.
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -43,7 +46,7 @@ function voterIds(probe: ClusterProbe | undefined): number[] {
   return (probe?.storeMembership?.members ?? []).filter((member) => member.role === 'voter').map((member) => member.id);
 }
 
-test('store-4 and store-5 join a running group (5 voters), the API survives two originals down, and a leave makes 4 voters', async (t) => {
+test('store-4 and store-5 join a running group from two directories (5 voters), the API survives two originals killed and then down, a leave makes 4 voters, a restart keeps them', async (t) => {
   t.timeout(900_000);
   const root = mkdtempSync(join(tmpdir(), 'kplane-join-'));
   const base = await freePortRange(7);
@@ -58,11 +61,14 @@ test('store-4 and store-5 join a running group (5 voters), the API survives two 
   const configFile = join(root, 'cluster.json');
   writeFileSync(configFile, JSON.stringify(input));
   const dir = new ClusterDir(join(root, 'dir'));
+  const otherHost = new ClusterDir(join(root, 'other-host'));
   t.teardown(async () => {
-    const state = dir.readState();
-    await runCli(['down', '--dir', dir.root]);
-    for (const pid of [state?.launcherPid, ...(dir.readState()?.processes ?? []).map((entry) => entry.pid)]) {
-      if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const group of [dir, otherHost]) {
+      const state = group.readState();
+      await runCli(['down', '--dir', group.root]);
+      for (const pid of [state?.launcherPid, ...(group.readState()?.processes ?? []).map((entry) => entry.pid)]) {
+        if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
     }
     if (process.env['KPLANE_CHAOS_KEEP'] !== '1') rmSync(root, { recursive: true, force: true });
   });
@@ -98,22 +104,27 @@ test('store-4 and store-5 join a running group (5 voters), the API survives two 
   };
   for (let i = 0; i < 20; i++) await write(`before-join-${i}`);
 
-  for (const name of ['store-4', 'store-5']) {
-    const joined = await runCli(['join', name, '--dir', dir.root], MEMBERSHIP_CLI_MS);
+  const exported = await runCli(['export-credentials', otherHost.root, '--dir', dir.root, '--config', configFile]);
+  t.is(exported.code, 0, exported.output);
+  for (const [name, group] of [['store-4', dir], ['store-5', otherHost]] as const) {
+    const joined = await runCli(['join', name, '--dir', group.root, '--config', configFile], MEMBERSHIP_CLI_MS);
     t.is(joined.code, 0, joined.output);
     t.regex(joined.output, new RegExp(`${name} is a voter`));
     await write(`after-${name}`);
   }
   const five = await eventually(() => statusJson(dir), (probe) => voterIds(probe).length === 5, WAIT_MS);
   t.deepEqual(voterIds(five), [1, 2, 3, 4, 5], JSON.stringify(five?.storeMembership));
-  for (const name of ['store-4', 'store-5']) {
-    const entry = five?.processes.find((process) => process.name === name);
-    t.is(entry?.status, 'running', `${name} is supervised by the launcher`);
+  const elsewhere = await eventually(() => statusJson(otherHost), (probe) => voterIds(probe).length === 5, WAIT_MS);
+  for (const [name, probe] of [['store-4', five], ['store-5', elsewhere]] as const) {
+    const entry = probe?.processes.find((process) => process.name === name);
+    t.is(entry?.status, 'running', `${name} is supervised by its directory's launcher`);
     t.true(entry?.replica?.reachable === true && entry.replica.appliedIndex > 20, `${name} answers its status and has applied the log: ${JSON.stringify(entry?.replica)}`);
   }
+  t.deepEqual(elsewhere?.processes.map((process) => process.name), ['store-5'], 'the other host runs only its replica');
   t.true(await accepts(NEW_HOST, base + 3), 'store-4 listens on 127.0.0.2');
   t.false(await accepts('127.0.0.1', base + 3), 'store-4 does not listen on 127.0.0.1');
-  t.deepEqual(dir.readMembers(), { joined: [4, 5], removed: [] });
+  t.deepEqual(dir.readMembers(), { joined: [4], removed: [] });
+  t.deepEqual(otherHost.readMembers(), { joined: [5], removed: [] });
 
   // The API server's store client learns store-4 and store-5 from the membership.
   const apiLog = dir.logFile('apiserver-1');
@@ -124,7 +135,15 @@ test('store-4 and store-5 join a running group (5 voters), the API survives two 
   );
   t.truthy(learned, 'the API server\'s store client added the new replicas to its list');
 
-  // Two original replicas go down and stay down: 3 of 5 voters remain, a quorum.
+  // Two original replicas are killed -9: the launcher restarts them; nothing is lost meanwhile.
+  for (const name of ['store-1', 'store-2']) {
+    const killed = await runCli(['chaos', 'kill', name, '--dir', dir.root]);
+    t.is(killed.code, 0, killed.output);
+  }
+  t.deepEqual(await eventually(readsEverything, (left) => left.length === 0, WAIT_MS), [], 'every object read after the kills');
+  await write('after-kills');
+  await eventually(() => statusJson(dir), (probe) => ['store-1', 'store-2'].every((name) => probe.processes.some((process) => process.name === name && process.status === 'running' && process.replica?.reachable === true)), WAIT_MS);
+  // Then they go down and stay down: 3 of 5 voters remain, a quorum.
   for (const name of ['store-1', 'store-2']) {
     const paused = await runCli(['chaos', 'pause', name, '--dir', dir.root]);
     t.is(paused.code, 0, paused.output);
@@ -145,11 +164,11 @@ test('store-4 and store-5 join a running group (5 voters), the API survives two 
   const four = await eventually(() => statusJson(dir), (probe) => voterIds(probe).length === 4 && !probe.processes.some((process) => process.name === 'store-1'), WAIT_MS);
   t.deepEqual(voterIds(four), [2, 3, 4, 5], JSON.stringify(four?.storeMembership));
   t.false(await accepts('127.0.0.1', base), 'store-1 no longer listens');
-  t.deepEqual(dir.readMembers(), { joined: [4, 5], removed: [1] });
+  t.deepEqual(dir.readMembers(), { joined: [4], removed: [1] });
   await write('after-leave');
   const finalMissing = await eventually(readsEverything, (left) => left.length === 0, WAIT_MS);
   t.deepEqual(finalMissing, [], 'no acknowledged write lost');
-  t.is(written.length, 20 + 2 + 5 + 1);
+  t.is(written.length, 20 + 2 + 1 + 5 + 1);
 
   // A restart of the whole share: `up` starts the joined replicas again and not the removed one;
   // every replica and the API server know the group from the recorded members and the replicated log.
@@ -157,7 +176,7 @@ test('store-4 and store-5 join a running group (5 voters), the API survives two 
   t.is(down.code, 0, down.output);
   const again = await runCli(['up', '--detach', '--only', 'store,apiserver', '--dir', dir.root, '--config', configFile]);
   t.is(again.code, 0, again.output);
-  t.deepEqual(dir.readState()?.processes.map((entry) => entry.name), ['store-2', 'store-3', 'store-4', 'store-5', 'apiserver-1']);
+  t.deepEqual(dir.readState()?.processes.map((entry) => entry.name), ['store-2', 'store-3', 'store-4', 'apiserver-1']);
   const restarted = await eventually(() => statusJson(dir), (probe) => voterIds(probe).length === 4, WAIT_MS);
   t.deepEqual(voterIds(restarted), [2, 3, 4, 5], JSON.stringify(restarted?.storeMembership));
   const afterRestart = await eventually(readsEverything, (left) => left.length === 0, WAIT_MS);
