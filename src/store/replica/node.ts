@@ -139,7 +139,6 @@ export class ReplicaNode implements ReplicaEngine {
   private conf: ConfState;
   /** Replica id -> actor node: the start list overlaid by snapshots and applied ConfChanges. */
   private readonly addressBook: Map<ReplicaId, NodeId>;
-  private readonly membershipListeners: (() => void)[] = [];
   private statusValue: ReplicaStatus;
   private readonly statusListeners: ((status: ReplicaStatus) => void)[] = [];
   private readonly pendingWrites = new Map<number, PendingWrite>();
@@ -317,11 +316,6 @@ export class ReplicaNode implements ReplicaEngine {
   /** The members of the configuration this replica has applied. */
   memberIds(): ReplicaId[] {
     return [...new Set([...this.conf.voters, ...this.conf.votersOutgoing, ...this.conf.learners, ...this.conf.learnersNext])];
-  }
-
-  /** Called after every applied membership change or installed snapshot. */
-  onMembershipChange(listener: () => void): void {
-    this.membershipListeners.push(listener);
   }
 
   membership(): MembershipStatus {
@@ -679,7 +673,6 @@ export class ReplicaNode implements ReplicaEngine {
     this.restoreSnapshotData(snapshot.data);
     this.snapshotIndex = snapshot.meta.index;
     this.conf = snapshot.meta.conf;
-    for (const listener of this.membershipListeners) listener();
     this.log.info({ index: snapshot.meta.index, term: snapshot.meta.term }, 'installed a snapshot from the leader');
   }
 
@@ -701,7 +694,6 @@ export class ReplicaNode implements ReplicaEngine {
       this.memory.setConfState(this.conf);
       result = this.machine.applyEntry(entry.index, new Uint8Array(0));
       this.log.info({ conf: this.conf, index: entry.index, ...(change.context === undefined ? {} : { address: change.context }) }, 'membership changed');
-      for (const listener of this.membershipListeners) listener();
     } else {
       result = this.machine.applyEntry(entry.index, entry.data);
     }
