@@ -2,7 +2,7 @@
 // server, controller manager, scheduler, simulated nodes): create deployment, rollout status /
 // history / undo (the old ReplicaSet comes back, no third one), wait --for=condition=Available,
 // scale, describe of a deployment, a replica set, a pod and a node with their events, rollout
-// restart, and delete of a namespace that holds a deployment, which the namespace
+// restart, rollout pause / resume, kubectl events, and delete of a namespace that holds a deployment, which the namespace
 // controller finishes.
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -106,6 +106,19 @@ kubectlTest('kubectl rollout status / history / undo, wait Available, scale, res
 
   t.regex(await ok(['rollout', 'restart', 'deployment/web']), /restarted/);
   t.regex(await ok(['rollout', 'status', 'deployment/web', `--timeout=${ROLLOUT_TIMEOUT}`]), /successfully rolled out/);
+
+  // pause: a template change makes no new ReplicaSet until resume; then the rollout completes.
+  t.regex(await ok(['rollout', 'pause', 'deployment/web']), /paused/);
+  const beforePause = await replicaSetNames('default');
+  t.regex(await ok(['set', 'image', 'deployment/web', 'nginx=nginx:1.28']), /image updated/);
+  await sleep(2_000);
+  t.deepEqual(await replicaSetNames('default'), beforePause, 'no new ReplicaSet while paused');
+  t.regex(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}']), /DeploymentPaused/);
+  t.regex(await ok(['rollout', 'resume', 'deployment/web']), /resumed/);
+  t.regex(await ok(['rollout', 'status', 'deployment/web', `--timeout=${ROLLOUT_TIMEOUT}`]), /successfully rolled out/);
+  t.is(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.status.updatedReplicas} {.spec.template.spec.containers[0].image}']), '5 nginx:1.28');
+  // kubectl events lists a deployment's events (core/v1 events, filtered with --for).
+  t.regex(await ok(['events', '--for', 'deployment/web']), /ScalingReplicaSet\s+Deployment\/web\s+Scaled/);
 
   // A namespace with a running deployment is deleted to the end by the namespace controller.
   t.regex(await ok(['create', 'namespace', 'doomed']), /namespace\/doomed created/);
