@@ -8,6 +8,7 @@ import { autoscalingResources } from './autoscaling.js';
 import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
+import { metricsResources } from './metrics.js';
 import { rbacResources } from './rbac.js';
 import { apiVersionOf, type ResourceDefinition } from './types.js';
 
@@ -103,6 +104,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...eventsGroupResources,
   ...batchResources,
   ...autoscalingResources,
+  ...metricsResources,
 ];
 
 export function defaultRegistry(): Registry {
