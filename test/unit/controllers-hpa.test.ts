@@ -1,18 +1,19 @@
 // The HorizontalPodAutoscaler: the autoscaling/v1 resource (defaults, validation, the kubectl table) and
 // its controller against the real API pipeline with a virtual clock: replicas below minReplicas are
 // raised and above maxReplicas lowered through the target's scale subresource (a Deployment, a
-// StatefulSet, a custom resource), a target at 0 stays at 0, within bounds it reports that CPU metrics
-// are unavailable, status records current/desired replicas and lastScaleTime, and a missing target is
-// reported.
+// StatefulSet, a custom resource), a target at 0 stays at 0; without a metrics API (this API server
+// reaches no node agents) it says CPU metrics are unavailable; with one (faked here) it scales on CPU
+// utilization, down only after the stabilization window; status and events; a missing target.
 
 import test from 'ava';
 import { silentLogger } from '../../src/actors/index.js';
 import { VirtualClock } from '../../src/actors/sim/virtual-clock.js';
-import { DEPLOYMENTS, EVENTS, STATEFULSETS, type ApiClient, type KubeObject } from '../../src/client/index.js';
-import { HORIZONTALPODAUTOSCALERS, HorizontalPodAutoscalerController, HPA_SYNC_PERIOD_MS, METRICS_UNAVAILABLE_MESSAGE, replicasWithinBounds } from '../../src/controllers/hpa.js';
+import { ApiClient, DEPLOYMENTS, EVENTS, LocalApiTransport, PODS, STATEFULSETS, type ApiAnswer, type ApiCall, type ApiTransport, type KubeObject, type WatchStream, type WireWatchEvent } from '../../src/client/index.js';
+import { HORIZONTALPODAUTOSCALERS, HorizontalPodAutoscalerController, HPA_SYNC_PERIOD_MS, METRICS_UNAVAILABLE_PREFIX, replicasWithinBounds } from '../../src/controllers/hpa.js';
+import { SCALE_DOWN_STABILIZATION_MS } from '../../src/controllers/hpa-replicas.js';
 import { EventRecorder } from '../../src/controllers/machinery/event-recorder.js';
 import { numberField, specOf, statusOf } from '../../src/controllers/machinery/objects.js';
-import { adminClient, deployment, eventually, podTemplate, runControllers, testApi } from './controllers-helpers.js';
+import { ADMIN, adminClient, deployment, eventually, podTemplate, readyStatus, runControllers, sleep, testApi } from './controllers-helpers.js';
 
 const START_MS = Date.UTC(2025, 0, 1);
 
@@ -23,6 +24,31 @@ function autoscaler(name: string, target: { kind: string; name: string; apiVersi
     metadata: { name },
     spec: { scaleTargetRef: { apiVersion: 'apps/v1', ...target }, ...(minReplicas === undefined ? {} : { minReplicas }), maxReplicas, targetCPUUtilizationPercentage: 80 },
   };
+}
+
+/** Answers metrics.k8s.io pod lists from `usageMillis` (CPU by pod name); everything else goes to the real pipeline. */
+class FakeMetricsTransport implements ApiTransport {
+  readonly usageMillis = new Map<string, number>();
+  constructor(private readonly inner: ApiTransport) {}
+  async call(request: ApiCall): Promise<ApiAnswer> {
+    const prefix = '/apis/metrics.k8s.io/v1beta1/namespaces/';
+    if (request.method !== 'GET' || !request.path.startsWith(prefix)) return this.inner.call(request);
+    const namespace = request.path.slice(prefix.length).split('/')[0] ?? '';
+    const labelSelector = new URLSearchParams(request.query ?? '').get('labelSelector') ?? '';
+    const pods = (await new ApiClient(this.inner).list(PODS, { namespace, labelSelector })).items;
+    const items = pods.flatMap((pod) => {
+      const name = String((pod['metadata'] as { name?: string }).name);
+      const cpu = this.usageMillis.get(name);
+      return cpu === undefined ? [] : [{ metadata: { name, namespace }, timestamp: '2025-01-01T00:00:00Z', window: '15s', containers: [{ name: 'c', usage: { cpu: `${cpu * 1_000_000}n`, memory: '4Mi' } }] }];
+    });
+    return { status: 200, body: { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items } };
+  }
+  watch(request: ApiCall, onEvent: (event: WireWatchEvent) => void): Promise<WatchStream> {
+    return this.inner.watch(request, onEvent);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 async function startHpa(client: ApiClient): Promise<{ clock: VirtualClock; stop(): void }> {
@@ -101,7 +127,8 @@ test('keeps a Deployment within [min, max] through its scale subresource and say
 
   // Next sync: within bounds, so it would read metrics, and there are none.
   await hpa.clock.advance(HPA_SYNC_PERIOD_MS);
-  await eventually(async () => (await eventReasons(client, 'web')).get('FailedGetResourceMetric') === METRICS_UNAVAILABLE_MESSAGE, 'FailedGetResourceMetric');
+  // This API server reaches no node agents: the metrics API answers 503.
+  await eventually(async () => (await eventReasons(client, 'web')).get('FailedGetResourceMetric') === `${METRICS_UNAVAILABLE_PREFIX}this API server cannot reach node agents for metrics`, 'FailedGetResourceMetric');
   await eventually(async () => statusOf(await client.get(HORIZONTALPODAUTOSCALERS, 'default', 'web'))['currentReplicas'] === 2, 'status currentReplicas 2');
   t.is(await replicasOf(client), 2);
 
@@ -172,4 +199,40 @@ test('scales a custom resource through the scale paths its CRD names (.spec.size
   t.pass();
   hpa.stop();
   api.handler.close();
+});
+
+test('scales on CPU utilization from the metrics API: up by the ratio, down only after 5 minutes of lower recommendations', async (t) => {
+  const api = await testApi();
+  const client = adminClient(api);
+  const metrics = new FakeMetricsTransport(new LocalApiTransport(api.handler, ADMIN));
+  await client.create(DEPLOYMENTS, 'default', deployment('web', 2, { app: 'web' }));
+  // The pods the scale's selector picks (no ReplicaSet controller here: their number stays 2).
+  for (const name of ['web-a', 'web-b']) {
+    await client.create(PODS, 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '100m' } } }] } });
+    await client.patch(PODS, 'default', name, { status: readyStatus(Date.now()) }, 'merge', 'status');
+    metrics.usageMillis.set(name, 150);
+  }
+  const hpa = await startHpa(new ApiClient(metrics));
+  await client.create(HORIZONTALPODAUTOSCALERS, 'default', autoscaler('web', { kind: 'Deployment', name: 'web' }, 1, 5));
+  // 150 % of an 80 % target on 2 pods: ceil(1.875 × 2) = 4.
+  await eventually(async () => (await replicasOf(client)) === 4, 'scaled up to 4');
+  t.is((await eventReasons(client, 'web')).get('SuccessfulRescale'), 'New size: 4; reason: cpu resource utilization (percentage of request) above target');
+  await eventually(async () => statusOf(await client.get(HORIZONTALPODAUTOSCALERS, 'default', 'web'))['currentCPUUtilizationPercentage'] === 150, 'utilization in status');
+  const table = (await api.call('GET', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers', undefined, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' })).body as { rows: { cells: unknown[] }[] };
+  t.is(table.rows[0]?.cells[2], 'cpu: 150%/80%');
+
+  // Load drops to 20 %: the recommendation is 1, but the 4 of the last 5 minutes holds it.
+  const scaledUpAt = hpa.clock.now();
+  for (const name of ['web-a', 'web-b']) metrics.usageMillis.set(name, 20);
+  let droppedAt: number | undefined;
+  for (let sync = 0; sync < 40 && droppedAt === undefined; sync++) {
+    await hpa.clock.advance(HPA_SYNC_PERIOD_MS);
+    await sleep(20); // the sync the timer started finishes (and sets the next timer)
+    if ((await replicasOf(client)) === 1) droppedAt = hpa.clock.now();
+  }
+  t.not(droppedAt, undefined, 'scaled down to 1');
+  t.true((droppedAt ?? 0) - scaledUpAt >= SCALE_DOWN_STABILIZATION_MS, `not before the 5-minute window (after ${(droppedAt ?? 0) - scaledUpAt} ms)`);
+  t.is(statusOf(await client.get(HORIZONTALPODAUTOSCALERS, 'default', 'web'))['currentCPUUtilizationPercentage'], 20);
+  t.is((await eventReasons(client, 'web')).get('SuccessfulRescale'), 'New size: 1; reason: All metrics below target');
+  hpa.stop();
 });

@@ -155,6 +155,7 @@ const CONTROLLER_MANAGER_RULES: readonly Rule[] = [
   rule(READ, ['autoscaling'], ['horizontalpodautoscalers']),
   rule(['update', 'patch'], ['autoscaling'], ['horizontalpodautoscalers/status']),
   rule(['get', 'update'], ['*'], ['*/scale']),
+  rule(['get', 'list'], ['metrics.k8s.io'], ['pods']),
   rule(['delete', 'deletecollection'], ['autoscaling'], ['horizontalpodautoscalers']),
 ];
 
