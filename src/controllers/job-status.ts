@@ -22,6 +22,8 @@ export interface JobSpecView {
   readonly indexed: boolean;
   readonly suspend: boolean;
   readonly restartOnFailure: boolean;
+  /** podReplacementPolicy Failed: a terminating pod is replaced only once it is gone or finished. */
+  readonly replaceOnlyFailed: boolean;
 }
 
 function optionalNumber(object: { readonly [field: string]: unknown }, field: string): number | undefined {
@@ -41,6 +43,7 @@ export function jobSpecOf(job: KubeObject): JobSpecView {
     indexed: spec['completionMode'] === 'Indexed',
     suspend: spec['suspend'] === true,
     restartOnFailure: podSpec['restartPolicy'] === 'OnFailure',
+    replaceOnlyFailed: spec['podReplacementPolicy'] === 'Failed',
   };
 }
 

@@ -226,11 +226,13 @@ export class JobController implements Controller {
       await this.deletePods(job, victims, 'more active pods than wanted');
       return DONE;
     }
-    if (active.length === wanted) return DONE;
+    // podReplacementPolicy Failed: terminating pods still hold their places.
+    const occupied = active.length + (spec.replaceOnlyFailed ? counts.terminating : 0);
+    if (occupied >= wanted) return DONE;
     // A failure is replaced only after the backoff since the last one.
     const delay = backoffDelayMs(counts.failed, this.env.backoffBaseMs ?? JOB_BACKOFF_BASE_MS_DEFAULT);
     if (delay > 0 && counts.lastFailureMs !== undefined && now < counts.lastFailureMs + delay) return requeueAfter(counts.lastFailureMs + delay - now);
-    let count = Math.min(wanted - active.length, JOB_BURST);
+    let count = Math.min(wanted - occupied, JOB_BURST);
     let indexes: (number | undefined)[] = Array.from({ length: count }, () => undefined);
     if (spec.indexed && spec.completions !== undefined) {
       const running = new Set(active.map(completionIndexOf).filter((index): index is number => index !== undefined));

@@ -1,7 +1,8 @@
 // A Job on a whole cluster (`kplane up` through ChaosCluster, one process of two simulated nodes),
 // driven by the real kubectl: a Job of completions 3 and parallelism 2 whose pods `sleep 2` is created
 // from YAML, `kubectl wait --for=condition=complete` returns, and the Job, its three Succeeded pods and
-// `kubectl get job` show the run. The simulated nodes end the pods as their command says.
+// `kubectl get job` show the run, and `kubectl logs job/pi` reads one of its pods. The simulated nodes
+// end the pods as their command says.
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -78,6 +79,8 @@ kubectlTest('a Job of completions 3, parallelism 2 runs to Complete and kubectl 
     pods.items.map((pod) => pod.status.phase),
     ['Succeeded', 'Succeeded', 'Succeeded'],
   );
+  const logs = await kubectl(['logs', 'job/pi']);
+  t.is(logs.code, 0, `kubectl logs job/pi finds a pod of the Job: ${logs.stderr}`);
   const printed = await kubectl(['get', 'job', 'pi']);
   t.regex(printed.stdout, /^pi\s+Complete\s+3\/3\s+\d+s\s+\d+s$/m, printed.stdout);
 });

@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { silentLogger, systemClock } from '../../src/actors/index.js';
-import { ApiClient, CRONJOBS, EVENTS, isNotFound, JOBS, LocalApiTransport, metaOf, NAMESPACES, PODS, type KubeObject } from '../../src/client/index.js';
+import { ApiClient, CRONJOBS, EVENTS, isNotFound, JOBS, LocalApiTransport, metaOf, NAMESPACES, NODES, PODS, type KubeObject } from '../../src/client/index.js';
 import { GarbageCollector } from '../../src/controllers/garbage-collector.js';
 import { NamespaceController } from '../../src/controllers/namespace.js';
 import { JobController } from '../../src/controllers/job.js';
@@ -280,4 +280,31 @@ test('deleting a Job removes its pods (garbage collector), and a namespace with 
   t.is((await client.list(CRONJOBS, { namespace: 'batch-ns' })).items.length, 0);
   running.stop();
   agents.stop();
+});
+
+test('podReplacementPolicy: TerminatingOrFailed replaces a terminating pod at once, Failed only once it is gone', async (t) => {
+  const api = await testApi();
+  const client = adminClient(api);
+  const running = await runControllers(client, [jobController(client)]);
+  await client.create(NODES, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'ghost' } });
+  /** The Job's one pod, bound to a node without an agent and deleted gracefully: it stays terminating. */
+  const terminateOnePod = async (name: string): Promise<string> => {
+    await eventually(async () => (await jobPods(client, name)).length === 1, `${name}: a pod`);
+    const pod = (await jobPods(client, name))[0];
+    const podName = metaOf(pod ?? {}).name ?? '';
+    await client.bind('default', podName, 'ghost');
+    await client.delete(PODS, 'default', podName, { gracePeriodSeconds: 30 });
+    return podName;
+  };
+  await client.create(JOBS, 'default', job('eager', { podReplacementPolicy: 'TerminatingOrFailed' }, ['sleep', '600']));
+  await terminateOnePod('eager');
+  await eventually(async () => (await jobPods(client, 'eager')).filter((pod) => !isBeingDeleted(pod)).length === 1, 'a replacement while the first terminates');
+  await client.create(JOBS, 'default', job('patient', { podReplacementPolicy: 'Failed' }, ['sleep', '600']));
+  const first = await terminateOnePod('patient');
+  await eventually(async () => numberField(statusOf(await client.get(JOBS, 'default', 'patient')), 'terminating', -1) === 1, 'terminating 1 in status');
+  await sleep(300);
+  t.is((await jobPods(client, 'patient')).length, 1, 'no replacement while it terminates');
+  await client.delete(PODS, 'default', first, { gracePeriodSeconds: 0 });
+  await eventually(async () => (await jobPods(client, 'patient')).filter((pod) => !isBeingDeleted(pod)).length === 1, 'a replacement once it is gone');
+  running.stop();
 });
