@@ -4,6 +4,7 @@ export { CONTROLLER_MANAGER_SUPERVISION, CONTROLLER_NAMES, controllerManager, ty
 export { DaemonSetController } from './daemonset.js';
 export { DeploymentController } from './deployment.js';
 export { GarbageCollector } from './garbage-collector.js';
+export { JobController } from './job.js';
 export { NamespaceController } from './namespace.js';
 export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 export { ReplicaSetController } from './replicaset.js';

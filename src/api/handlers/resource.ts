@@ -248,6 +248,9 @@ async function createObject(context: HandlerContext, request: ApiRequest, target
   checkNamespace(definition, object, target.namespace);
   // A create may not set status through the main resource, except for nodes (kubelets register with it).
   if (definition.hasStatusSubresource && definition.plural !== 'nodes') delete object['status'];
+  // The uid is known before defaulting (as in kube-apiserver): a Job's generated selector is built from it.
+  const uid = context.objects.newUid();
+  metadata['uid'] = uid;
   definition.defaults?.(object);
   validateObject(definition, object, undefined);
   await admitNamespace(context, definition, target.namespace, String(metadata['name'] ?? ''));
@@ -255,7 +258,7 @@ async function createObject(context: HandlerContext, request: ApiRequest, target
   // A pod created already on a node is checked against the node's allocation ledger like a binding (decision 0005).
   const nodeName = podNodeName(definition, object);
   const created =
-    nodeName === undefined ? await context.objects.create(definition, target.namespace, object, { dryRun }) : await createOnNode(context, definition, target.namespace, object, nodeName, dryRun);
+    nodeName === undefined ? await context.objects.create(definition, target.namespace, object, { dryRun, uid }) : await createOnNode(context, definition, target.namespace, object, nodeName, dryRun);
   return jsonWithWarnings(201, created, warnings);
 }
 

@@ -361,6 +361,10 @@ const JobSpec = message('JobSpec', {
   8: ['ttlSecondsAfterFinished', 'int32', POINTER],
   9: ['completionMode', 'string', POINTER],
   10: ['suspend', 'bool', POINTER],
+  12: ['backoffLimitPerIndex', 'int32', POINTER],
+  13: ['maxFailedIndexes', 'int32', POINTER],
+  14: ['podReplacementPolicy', 'string', POINTER],
+  15: ['managedBy', 'string', POINTER],
 });
 export const Job = message('Job', { 1: ['metadata', ObjectMeta], 2: ['spec', JobSpec], 3: ['status', AnyStatus, IGNORED] });
 const CronJobSpec = message('CronJobSpec', {

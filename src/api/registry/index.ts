@@ -3,6 +3,7 @@
 
 import { appsResources } from './apps.js';
 import { authorizationResources } from './authorization.js';
+import { batchResources } from './batch.js';
 import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
@@ -101,6 +102,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...authorizationResources,
   ...eventsGroupResources,
   ...metricsResources,
+  ...batchResources,
 ];
 
 export function defaultRegistry(): Registry {
