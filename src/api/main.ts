@@ -118,6 +118,7 @@ export async function runApiServer(config: ApiServerProcessConfig, log: Logger):
       limits: { maxInFlight: config.maxInFlight },
       log,
       podLogs: actorPodLogReader(() => actorSystem),
+      serviceAccountKeys: pki.serviceAccountKeys,
     });
     // The same pipeline for the cluster's components, over the actor transport: a peer must present a
     // certificate of the cluster CA, and its subject (CN user, O groups) is who it acts as.

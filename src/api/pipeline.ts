@@ -8,13 +8,18 @@ import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.js';
 import { systemClock } from '../actors/clock.js';
 import type { StoreClient } from '../store/client.js';
-import type { Authorizer, RequestAttributes } from './auth-types.js';
+import type { AuthenticationResult, Authenticator, Authorizer, Credentials, RequestAttributes } from './auth-types.js';
 import { discoveryResponse } from './handlers/discovery.js';
 import { handleResource } from './handlers/resource.js';
 import type { AdmissionCheck, ApiRequest, ApiResponse, HandlerContext, TableConverter } from './handlers/types.js';
 import { parseRequestInfo } from './request-info.js';
 import { Registry, defaultRegistry } from './registry/index.js';
-import { namespaces, pods } from './registry/core.js';
+import { namespaces, pods, secrets, serviceaccounts } from './registry/core.js';
+import { requestToken } from './handlers/token-request.js';
+import { STREAMING_SUBRESOURCES, refuseStream } from './handlers/pod-streams.js';
+import { ServiceAccountTokens, type TokenAuthentication } from './auth/service-account-tokens.js';
+import { generateSigningKeyPair, type SigningKeyPair } from './auth/jwt.js';
+import { metadataOf } from './storage/object-store.js';
 import { handlePodLog, type PodLogReader } from './handlers/logs.js';
 import { evict } from './handlers/eviction.js';
 import { ObjectStore, type ObjectStoreOptions } from './storage/object-store.js';
@@ -56,10 +61,22 @@ export interface ApiHandlerOptions {
   readonly podLogs?: PodLogReader;
   /** How often a followed pods/log polls its node agent (default handlers/logs.ts). */
   readonly logFollowPollMs?: number;
+  /** Static tokens and client certificates (auth/authenticator.ts); service account tokens are added here. */
+  readonly authenticator?: Authenticator;
+  /** The key pair service account tokens are signed with (the cluster's pki/sa.key, sa.pub); absent: one made in memory. */
+  readonly serviceAccountKeys?: SigningKeyPair;
+  /** The `iss` of service account tokens (default auth/service-account-tokens.ts). */
+  readonly serviceAccountIssuer?: string;
+  /** The audiences this server accepts in tokens (default ['https://kubernetes.default.svc']). */
+  readonly apiAudiences?: readonly string[];
 }
 
 export interface ApiHandler {
   handle(request: ApiRequest): Promise<ApiResponse>;
+  /** Who is asking: the configured authenticator, then service account tokens for a bearer token it rejects. */
+  authenticate(credentials: Credentials): Promise<AuthenticationResult>;
+  /** Issues and checks this server's service account tokens. */
+  readonly serviceAccountTokens: ServiceAccountTokens;
   /** Create the system namespaces that are missing. */
   ensureSystemNamespaces(): Promise<void>;
   /**
@@ -113,7 +130,52 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       : new NamespaceCache(options.store, objects.prefix(namespaces, undefined), (name) => objects.read(namespaces, undefined, name), clock);
   // CRDs are listed and watched from the first discovery, OpenAPI or unknown-resource request on.
   const crds = new CrdServing(registry, objects, options.store, clock, options.log);
+  const serviceAccountTokens = new ServiceAccountTokens({
+    keys: options.serviceAccountKeys ?? generateSigningKeyPair(),
+    clock,
+    ...(options.serviceAccountIssuer === undefined ? {} : { issuer: options.serviceAccountIssuer }),
+    ...(options.apiAudiences === undefined ? {} : { audiences: options.apiAudiences }),
+    lookup: async (kind, namespace, name) => {
+      const definition = kind === 'ServiceAccount' ? serviceaccounts : kind === 'Pod' ? pods : secrets;
+      const stored = await objects.read(definition, namespace, name);
+      if (stored === undefined) return undefined;
+      const metadata = metadataOf(stored.object);
+      // A pod on its way out no longer vouches for its tokens (Kubernetes checks deletionTimestamp too).
+      if (kind === 'Pod' && metadata['deletionTimestamp'] !== undefined && metadata['deletionTimestamp'] !== null) return undefined;
+      return typeof metadata['uid'] === 'string' ? metadata['uid'] : undefined;
+    },
+  });
+
+  /**
+   * A bearer token for `wanted` audiences (none: this server's): the static authenticator's tokens are
+   * audience-agnostic (good for any audience this server accepts), service account tokens carry theirs.
+   */
+  async function authenticateToken(token: string, wanted: readonly string[]): Promise<TokenAuthentication> {
+    const audiences = wanted.length > 0 ? wanted : serviceAccountTokens.audiences;
+    const outcome = options.authenticator?.authenticate({ headers: { authorization: `Bearer ${token}` } });
+    if (outcome?.kind === 'authenticated') {
+      const accepted = audiences.filter((audience) => serviceAccountTokens.audiences.includes(audience));
+      if (accepted.length === 0) return { kind: 'rejected', reason: 'the token audiences are not accepted' };
+      return { kind: 'authenticated', user: outcome.user, audiences: accepted };
+    }
+    if (ServiceAccountTokens.mayBeServiceAccountToken(token)) return serviceAccountTokens.authenticate(token, audiences);
+    return { kind: 'rejected', reason: outcome?.kind === 'rejected' ? outcome.reason : 'invalid bearer token' };
+  }
+
+  async function authenticate(credentials: Credentials): Promise<AuthenticationResult> {
+    const first: AuthenticationResult = options.authenticator?.authenticate(credentials) ?? { kind: 'anonymous' };
+    const header = credentials.headers.authorization;
+    if (first.kind === 'authenticated' || credentials.clientCertificate !== undefined || header === undefined) return first;
+    const match = /^bearer\s+(\S+)\s*$/i.exec(header);
+    const token = match?.[1];
+    if (token === undefined || !ServiceAccountTokens.mayBeServiceAccountToken(token)) return first.kind === 'rejected' ? first : { kind: 'rejected', reason: 'invalid bearer token' };
+    const outcome = await serviceAccountTokens.authenticate(token);
+    return outcome.kind === 'authenticated' ? { kind: 'authenticated', user: outcome.user } : outcome;
+  }
+
   const context: HandlerContext = {
+    serviceAccountTokens,
+    authenticateToken,
     registry,
     objects,
     authorizer: options.authorizer,
@@ -144,6 +206,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (info.verb !== 'get') throw errors.methodNotAllowed();
       const logOptions = { objects, pods, reader: options.podLogs, clock: context.clock, ...(options.logFollowPollMs === undefined ? {} : { pollIntervalMs: options.logFollowPollMs }) };
       return handlePodLog(logOptions, request, info.namespace, info.name);
+    }
+    if (info.subresource !== undefined && STREAMING_SUBRESOURCES.has(info.subresource)) {
+      return refuseStream(context, { definition, verb: info.verb, attributes, namespace: info.namespace, name: info.name, subresource: info.subresource });
     }
     if (info.subresource === 'eviction') {
       if (info.verb !== 'create') throw errors.methodNotAllowed();
@@ -203,6 +268,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     if (definition === undefined || info.rest.length > 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const podSubresource = podSubresourceResponse(definition, info, attributes, request);
     if (podSubresource !== undefined) return podSubresource;
+    if (definition === serviceaccounts && info.subresource === 'token' && info.namespace !== undefined && info.name !== undefined) {
+      return requestToken(context, request, { definition, verb: info.verb, attributes, namespace: info.namespace, name: info.name, subresource: info.subresource });
+    }
     // A CRD delete must know what the CRD served, to delete its custom resources.
     if (isCustomResourceDefinition(definition)) await crds.whenSynced();
     if (definition.custom === true && request.method === 'PATCH' && patchType(request.headers['content-type']) === 'strategic') {
@@ -222,6 +290,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   }
 
   return {
+    authenticate,
+    serviceAccountTokens,
     registry,
     objects,
     watchCaches,

@@ -20,6 +20,7 @@ import { toScale, applyScale } from './scale.js';
 import { bind, createOnNode } from './binding.js';
 import { remove, removeCollection } from './delete.js';
 import { createReview } from './access-review.js';
+import { selfSubjectReview, tokenReview } from './authentication-reviews.js';
 import {
   type ResourceTarget,
   json,
@@ -55,7 +56,11 @@ export async function handleResource(context: HandlerContext, request: ApiReques
   const allowedVerb = subresource === undefined ? definition.verbs.includes(verb) : (definition.subresources.find((sub) => sub.name === subresource)?.verbs.includes(verb) ?? false);
   if (!allowedVerb) throw errors.methodNotAllowed();
   const namespace = definition.namespaced ? target.namespace : undefined;
-  if (definition.virtual === true) return createReview(context, request, target);
+  if (definition.virtual === true) {
+    if (definition.group === 'authentication.k8s.io' && definition.plural === 'selfsubjectreviews') return selfSubjectReview(request, target);
+    if (definition.group === 'authentication.k8s.io' && definition.plural === 'tokenreviews') return tokenReview(context, request, target);
+    return createReview(context, request, target);
+  }
 
   switch (verb) {
     case 'get': {

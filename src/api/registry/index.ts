@@ -2,6 +2,7 @@
 // short name or kind (clients), and listed per group-version (discovery and, later, OpenAPI).
 
 import { appsResources } from './apps.js';
+import { authenticationResources } from './authentication.js';
 import { authorizationResources } from './authorization.js';
 import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
@@ -98,6 +99,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...coordinationResources,
   ...rbacResources,
   ...authorizationResources,
+  ...authenticationResources,
   ...eventsGroupResources,
 ];
 
