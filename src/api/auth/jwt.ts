@@ -92,7 +92,11 @@ export class JwtVerifier {
   /** The claims of a token whose signature one of the public keys verifies. */
   verify(token: string): JwtVerification {
     if (!looksLikeJwt(token)) return { problem: 'not a JSON web token' };
-    const [headerSegment = '', claimsSegment = '', signatureSegment = ''] = token.split('.');
+    const segments = token.split('.');
+    // Canonical base64url only: otherwise the unused low bits of a last character would give one
+    // token several spellings that all verify.
+    if (!segments.every((segment) => Buffer.from(segment, 'base64url').toString('base64url') === segment)) return { problem: 'the token is not canonical base64url' };
+    const [headerSegment = '', claimsSegment = '', signatureSegment = ''] = segments;
     const header = decodeJsonSegment(headerSegment);
     if (header === undefined) return { problem: 'the token header is not a JSON object' };
     if (header['alg'] !== JWT_ALGORITHM) return { problem: `the token is not signed with ${JWT_ALGORITHM}` };
