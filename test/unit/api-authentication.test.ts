@@ -14,6 +14,7 @@ import { LocalStore } from '../../src/store/local-store.js';
 import { createApiHandler } from '../../src/api/pipeline.js';
 import type { ApiRequest } from '../../src/api/handlers/types.js';
 import type { UserInfo } from '../../src/api/auth-types.js';
+import { generateSigningKeyPair } from '../../src/api/auth/jwt.js';
 import { ADMIN, ruleAuthorizer, testApi, testPki } from './api-helpers.js';
 
 type Json = { [field: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -161,4 +162,20 @@ test('over HTTPS, garbage bearer tokens are 401 and never 5xx or anonymous (fast
     await server.close();
   }
   t.pass();
+});
+
+test('API servers that share the store and the key pair accept each other\'s tokens; another key does not', async (t) => {
+  const store = new LocalStore(systemClock);
+  const keys = generateSigningKeyPair();
+  const first = createApiHandler({ store, authorizer: ruleAuthorizer(), serviceAccountKeys: keys });
+  const second = createApiHandler({ store, authorizer: ruleAuthorizer(), serviceAccountKeys: keys });
+  const stranger = createApiHandler({ store, authorizer: ruleAuthorizer() });
+  await first.ensureSystemNamespaces();
+  const post = (path: string, payload: unknown): Promise<{ status: number; body?: unknown }> =>
+    first.handle({ method: 'POST', path, query: new URLSearchParams(), headers: { 'content-type': 'application/json' }, user: ADMIN, body: new TextEncoder().encode(JSON.stringify(payload)) }) as Promise<{ status: number; body?: unknown }>;
+  await post('/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'robot' } });
+  const token = String(body(await post('/api/v1/namespaces/default/serviceaccounts/robot/token', { spec: {} }))['status']['token']);
+  t.like(await second.authenticate(bearer(token)), { kind: 'authenticated', user: { name: 'system:serviceaccount:default:robot' } });
+  t.deepEqual(await stranger.authenticate(bearer(token)), { kind: 'rejected', reason: 'the token signature does not verify' });
+  for (const handler of [first, second, stranger]) handler.close();
 });
