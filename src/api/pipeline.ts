@@ -108,7 +108,8 @@ function forbiddenMessage(attributes: RequestAttributes, reason: string): string
   if (attributes.kind === 'nonResource') return `forbidden: User "${attributes.user.name}" cannot ${attributes.verb} path "${attributes.path}"${reason === '' ? '' : `: ${reason}`}`;
   if (reason.includes(' is forbidden: ')) return reason;
   const resource = attributes.subresource === undefined ? attributes.resource : `${attributes.resource}/${attributes.subresource}`;
-  const what = `${resource}${attributes.apiGroup === '' ? '' : `.${attributes.apiGroup}`}${attributes.name === undefined ? '' : ` "${attributes.name}"`}`;
+  // Kubernetes names the resource without its subresource here: `pods "web" is forbidden: … "pods/exec"`.
+  const what = `${attributes.resource}${attributes.apiGroup === '' ? '' : `.${attributes.apiGroup}`}${attributes.name === undefined ? '' : ` "${attributes.name}"`}`;
   const scope = attributes.namespace === undefined ? 'at the cluster scope' : `in the namespace "${attributes.namespace}"`;
   return `${what} is forbidden: User "${attributes.user.name}" cannot ${attributes.verb} resource "${resource}" in API group "${attributes.apiGroup}" ${scope}${reason === '' ? '' : `: ${reason}`}`;
 }

@@ -123,7 +123,7 @@ kubectlTest('create token: the token is the service account for whoami, can-i fo
   // A user without serviceaccounts/token may not mint one.
   const bobToken = await kubectl(['--context', 'bob', 'create', 'token', 'default']);
   t.not(bobToken.code, 0);
-  t.regex(bobToken.stderr, /User "bob" cannot create resource "serviceaccounts\/token" in API group "" in the namespace "default"/);
+  t.regex(bobToken.stderr, /serviceaccounts "default" is forbidden: User "bob" cannot create resource "serviceaccounts\/token" in API group "" in the namespace "default"/);
 
   t.is((await kubectl(['delete', 'serviceaccount', 'default'])).code, 0);
   const gone = await as(['auth', 'whoami']);
@@ -166,5 +166,5 @@ kubectlTest('exec, attach, port-forward and cp print why they cannot work, and R
   t.is((await kubectl(['create', 'role', 'pod-reader', '--verb=get,list', '--resource=pods'])).code, 0);
   t.is((await kubectl(['create', 'rolebinding', 'bob-pod-reader', '--role=pod-reader', '--user=bob'])).code, 0);
   const denied = await eventually(() => kubectl(['--context', 'bob', 'exec', 'web', '--', 'ls']), (result) => /Forbidden/.test(result.stderr), 30_000);
-  t.regex(denied?.stderr ?? '', /cannot create resource "pods\/exec" in API group "" in the namespace "default"/);
+  t.regex(denied?.stderr ?? '', /Error from server \(Forbidden\): pods "web" is forbidden: User "bob" cannot create resource "pods\/exec" in API group "" in the namespace "default"/);
 });
