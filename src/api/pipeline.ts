@@ -1,8 +1,10 @@
 // The API server's request pipeline without HTTP: `handle(request) → response` for an already
 // authenticated user. Order: request info → authorize (403 with the authorizer's reason) → route
 // (discovery / resource; unknown → 404) → the resource handlers (decode → default → validate →
-// admit → store). server.ts puts limits and authentication in front of it; the cluster's components
-// can call it directly over the actor transport later.
+// admit → store). server.ts puts limits and authentication in front of it (with `authenticate` from
+// here: the configured authenticator plus this server's service account tokens); the cluster's
+// components call it directly over the actor transport. pods/log, pods/eviction, the refused pod
+// streams (exec, attach, portforward) and serviceaccounts/token are routed to their handlers here.
 
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.js';

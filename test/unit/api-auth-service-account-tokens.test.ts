@@ -142,3 +142,17 @@ test('garbage and mutated tokens are rejected, never thrown (fast-check)', async
   );
   t.pass();
 });
+
+test('a failing lookup is the server\'s trouble: it throws instead of calling the token bad', async (t) => {
+  const f = fixture();
+  const token = issueFor(f);
+  const broken = new ServiceAccountTokens({
+    keys: KEYS,
+    clock: f.clock,
+    lookup: async () => {
+      throw new Error('store unavailable');
+    },
+  });
+  await t.throwsAsync(broken.authenticate(token), { message: 'store unavailable' });
+  t.is((await broken.authenticate('garbage')).kind, 'rejected', 'garbage never reaches the lookup');
+});

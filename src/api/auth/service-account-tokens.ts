@@ -4,7 +4,8 @@
 // the issuer, exp and nbf against the injected clock, that an audience is accepted, and that the
 // ServiceAccount (and bound object) still exists with the same uid; the user is
 // system:serviceaccount:<ns>:<name> in system:serviceaccounts, system:serviceaccounts:<ns> and
-// system:authenticated. Anything wrong is `rejected` (401), never anonymous, never an exception.
+// system:authenticated. Anything wrong with the token is `rejected` (401), never anonymous, never an
+// exception; only a failing lookup (the store is down) throws.
 
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../actors/clock.js';
@@ -83,6 +84,15 @@ function audiencesOf(claims: JwtClaims): string[] | undefined {
 
 const rejected = (reason: string): TokenAuthentication => ({ kind: 'rejected', reason });
 
+/** What a token with a good signature and claims says about its owner, before the lookups. */
+interface ClaimedIdentity {
+  readonly namespace: string;
+  readonly serviceAccount: ObjectIdentity;
+  readonly bound: readonly ({ readonly kind: BoundObjectKind } & ObjectIdentity)[];
+  readonly audiences: readonly string[];
+  readonly tokenId?: string;
+}
+
 export class ServiceAccountTokens {
   readonly issuer: string;
   readonly audiences: readonly string[];
@@ -126,17 +136,42 @@ export class ServiceAccountTokens {
 
   /**
    * Authenticates a bearer token for `wanted` audiences (default: this server's). The answer's
-   * audiences are those of the token that were wanted.
+   * audiences are those of the token that were wanted. A lookup that fails (the store is down)
+   * throws: that is the server's trouble (500), not a bad credential.
    */
   async authenticate(token: string, wanted: readonly string[] = this.audiences): Promise<TokenAuthentication> {
+    let claimed: ClaimedIdentity | TokenAuthentication;
     try {
-      return await this.check(token, wanted);
+      claimed = this.readClaims(token, wanted);
     } catch {
-      return rejected('invalid service account token');
+      claimed = rejected('invalid service account token');
     }
+    if ('kind' in claimed) return claimed;
+    const { namespace, serviceAccount, bound } = claimed;
+    if ((await this.options.lookup('ServiceAccount', namespace, serviceAccount.name)) !== serviceAccount.uid) {
+      return rejected(`service account ${namespace}/${serviceAccount.name} no longer exists`);
+    }
+    for (const object of bound) {
+      if ((await this.options.lookup(object.kind, namespace, object.name)) !== object.uid) {
+        return rejected(`the ${object.kind.toLowerCase()} ${namespace}/${object.name} the token is bound to no longer exists`);
+      }
+    }
+    const pod = bound.find((object) => object.kind === 'Pod');
+    const extra: Record<string, string[]> = {
+      ...(pod === undefined ? {} : { [EXTRA_POD_NAME]: [pod.name], [EXTRA_POD_UID]: [pod.uid] }),
+      ...(claimed.tokenId === undefined ? {} : { [EXTRA_CREDENTIAL_ID]: [`JTI=${claimed.tokenId}`] }),
+    };
+    const user = withAuthenticatedGroup({
+      name: `${SERVICE_ACCOUNT_USER_PREFIX}${namespace}:${serviceAccount.name}`,
+      uid: serviceAccount.uid,
+      groups: [SERVICE_ACCOUNTS_GROUP, `${SERVICE_ACCOUNTS_GROUP}:${namespace}`],
+      ...(Object.keys(extra).length === 0 ? {} : { extra }),
+    });
+    return { kind: 'authenticated', user, audiences: claimed.audiences };
   }
 
-  private async check(token: string, wanted: readonly string[]): Promise<TokenAuthentication> {
+  /** Everything that needs no lookup: signature, issuer, times, audiences, the claimed identity. */
+  private readClaims(token: string, wanted: readonly string[]): ClaimedIdentity | TokenAuthentication {
     const verified = this.verifier.verify(token);
     if ('problem' in verified) return rejected(verified.problem);
     const { claims } = verified;
@@ -153,34 +188,20 @@ export class ServiceAccountTokens {
     if (audiences.length === 0) return rejected('the token audiences are not accepted');
 
     const kubernetes = claims['kubernetes.io'];
-    const namespace = stringClaim(kubernetes, 'namespace');
-    const serviceAccount = identityClaim(typeof kubernetes === 'object' && kubernetes !== null ? (kubernetes as Record<string, unknown>)['serviceaccount'] : undefined);
+    if (typeof kubernetes !== 'object' || kubernetes === null || Array.isArray(kubernetes)) return rejected('the token names no service account');
+    const scope = kubernetes as Record<string, unknown>;
+    const namespace = stringClaim(scope, 'namespace');
+    const serviceAccount = identityClaim(scope['serviceaccount']);
     if (namespace === undefined || serviceAccount === undefined) return rejected('the token names no service account');
-    const name = `${SERVICE_ACCOUNT_USER_PREFIX}${namespace}:${serviceAccount.name}`;
-    if (claims['sub'] !== name) return rejected('the token subject does not match its service account');
-    if ((await this.options.lookup('ServiceAccount', namespace, serviceAccount.name)) !== serviceAccount.uid) {
-      return rejected(`service account ${namespace}/${serviceAccount.name} no longer exists`);
-    }
-    const claimsObject = kubernetes as Record<string, unknown>;
-    const pod = claimsObject['pod'] === undefined ? undefined : identityClaim(claimsObject['pod']);
-    const secret = claimsObject['secret'] === undefined ? undefined : identityClaim(claimsObject['secret']);
-    if ((claimsObject['pod'] !== undefined && pod === undefined) || (claimsObject['secret'] !== undefined && secret === undefined)) return rejected('the token binding is malformed');
-    for (const [kind, bound] of [['Pod', pod], ['Secret', secret]] as const) {
-      if (bound !== undefined && (await this.options.lookup(kind, namespace, bound.name)) !== bound.uid) {
-        return rejected(`the ${kind.toLowerCase()} ${namespace}/${bound.name} the token is bound to no longer exists`);
-      }
+    if (claims['sub'] !== `${SERVICE_ACCOUNT_USER_PREFIX}${namespace}:${serviceAccount.name}`) return rejected('the token subject does not match its service account');
+    const bound: Array<{ readonly kind: BoundObjectKind } & ObjectIdentity> = [];
+    for (const [kind, field] of [['Pod', 'pod'], ['Secret', 'secret']] as const) {
+      if (scope[field] === undefined) continue;
+      const identity = identityClaim(scope[field]);
+      if (identity === undefined) return rejected('the token binding is malformed');
+      bound.push({ kind, ...identity });
     }
     const jti = claims['jti'];
-    const extra: Record<string, string[]> = {
-      ...(pod === undefined ? {} : { [EXTRA_POD_NAME]: [pod.name], [EXTRA_POD_UID]: [pod.uid] }),
-      ...(typeof jti === 'string' && jti !== '' ? { [EXTRA_CREDENTIAL_ID]: [`JTI=${jti}`] } : {}),
-    };
-    const user = withAuthenticatedGroup({
-      name,
-      uid: serviceAccount.uid,
-      groups: [SERVICE_ACCOUNTS_GROUP, `${SERVICE_ACCOUNTS_GROUP}:${namespace}`],
-      ...(Object.keys(extra).length === 0 ? {} : { extra }),
-    });
-    return { kind: 'authenticated', user, audiences };
+    return { namespace, serviceAccount, bound, audiences, ...(typeof jti === 'string' && jti !== '' ? { tokenId: jti } : {}) };
   }
 }
