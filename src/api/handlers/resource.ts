@@ -2,7 +2,8 @@
 // the subresources status, scale, binding (pods), finalize (namespaces), plus the create-only
 // selfsubjectaccessreviews and authentication.k8s.io reviews (authentication-reviews.ts). The order
 // inside a write is Kubernetes': decode → check kind → prepare (managed metadata, status vs spec) →
-// default → validate → admit (namespace lifecycle, plugins) → store. fieldValidation is applied to decoded bodies; managedFields are kept by src/api/apply/.
+// default → validate → admit (namespace lifecycle, plugins) → store. fieldValidation is applied to
+// decoded bodies; managedFields are kept by src/api/apply/.
 // Every failure is an ApiError; the pipeline turns it into a Status.
 
 import { randomInt } from 'node:crypto';
