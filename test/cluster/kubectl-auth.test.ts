@@ -120,6 +120,13 @@ kubectlTest('create token: the token is the service account for whoami, can-i fo
   const listed = await as(['get', 'pods']);
   t.is(listed.code, 0, listed.stderr);
 
+  const tooShort = await kubectl(['create', 'token', 'default', '--duration=5m']);
+  t.not(tooShort.code, 0);
+  t.regex(tooShort.stderr, /TokenRequest\.authentication\.k8s\.io "default" is invalid: spec\.expirationSeconds: Invalid value: 300: may not specify a duration less than 10 minutes/);
+  const forVault = await kubectl(['create', 'token', 'default', '--audience=vault', '--duration=20m']);
+  t.is(forVault.code, 0, forVault.stderr);
+  t.regex((await kubectl(['--context', 'bare', `--token=${forVault.stdout.trim()}`, 'get', 'pods'])).stderr, /Unauthorized/, 'a token for another audience is not for this server');
+
   // A user without serviceaccounts/token may not mint one.
   const bobToken = await kubectl(['--context', 'bob', 'create', 'token', 'default']);
   t.not(bobToken.code, 0);

@@ -50,7 +50,7 @@ test('TokenRequest: expiry bounds, bound objects and the RBAC check on serviceac
   await api.call('POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'robot' } });
   const short = await requestToken(api, 'robot', { expirationSeconds: 10 });
   t.is(short.status, 422);
-  t.regex(short.body['message'], /spec\.expirationSeconds: Invalid value: 10: may not specify a duration less than 10 minutes/);
+  t.regex(short.body['message'], /^TokenRequest\.authentication\.k8s\.io "robot" is invalid: spec\.expirationSeconds: Invalid value: 10: may not specify a duration less than 10 minutes/);
   t.like((await requestToken(api, 'robot', { expirationSeconds: 600, audiences: ['vault'] })).body, { spec: { expirationSeconds: 600, audiences: ['vault'] } });
   const badKind = await requestToken(api, 'robot', { boundObjectRef: { kind: 'ConfigMap', name: 'x' } });
   t.is(badKind.status, 422);

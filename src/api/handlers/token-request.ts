@@ -31,7 +31,7 @@ interface TokenRequestSpec {
   readonly boundObjectRef?: BoundReference;
 }
 
-function parseSpec(spec: JsonObject, defaultAudiences: readonly string[]): TokenRequestSpec {
+function parseSpec(spec: JsonObject, defaultAudiences: readonly string[], name: string): TokenRequestSpec {
   const problems: StatusCause[] = [];
   const audiencesValue = spec['audiences'];
   let audiences: string[] = [];
@@ -59,7 +59,7 @@ function parseSpec(spec: JsonObject, defaultAudiences: readonly string[]): Token
       if (problems.length === 0) boundObjectRef = { kind: kind as BoundObjectKind, name: name as string, ...(typeof uid === 'string' && uid !== '' ? { uid } : {}) };
     }
   }
-  if (problems.length > 0) throw errors.invalid('TokenRequest', 'authentication.k8s.io', '', problems);
+  if (problems.length > 0) throw errors.invalid('TokenRequest', 'authentication.k8s.io', name, problems);
   return { audiences: audiences.length > 0 ? audiences : defaultAudiences, expirationSeconds: seconds as number, ...(boundObjectRef === undefined ? {} : { boundObjectRef }) };
 }
 
@@ -71,7 +71,7 @@ export async function requestToken(context: HandlerContext, request: ApiRequest,
   const name = target.name ?? '';
   const body = decodeObject(request.body, request.headers['content-type']);
   checkKind(target.definition, body, 'TokenRequest', 'authentication.k8s.io/v1');
-  const spec = parseSpec(isObject(body['spec']) ? body['spec'] : {}, tokens.audiences);
+  const spec = parseSpec(isObject(body['spec']) ? body['spec'] : {}, tokens.audiences, name);
   const serviceAccount = await context.objects.get(serviceaccounts, namespace, name);
   const serviceAccountUid = String(metadataOf(serviceAccount)['uid'] ?? '');
   let boundObject: TokenGrant['boundObject'];
