@@ -19,9 +19,10 @@ import type { Controller } from './machinery/reconcile.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
+import { ServiceAccountController } from './serviceaccount.js';
 import { StatefulSetController } from './statefulset.js';
 
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace'] as const;
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace', 'serviceaccount'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** How the manager supervises its controllers: one-for-one, at most 10 restarts a minute, then escalate. */
@@ -76,6 +77,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new GarbageCollector(env);
     case 'namespace':
       return new NamespaceController(env);
+    case 'serviceaccount':
+      return new ServiceAccountController(env);
   }
 }
 

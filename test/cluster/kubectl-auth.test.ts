@@ -94,7 +94,7 @@ kubectlTest('auth whoami as a token user with fewer rights prints that user and 
 });
 
 kubectlTest('create token: the token is the service account for whoami, can-i follows its RoleBinding, and it dies with the account', async (t) => {
-  // kplane has no service account controller yet: the `default` ServiceAccount is made here.
+  // No controller manager runs here (its service account controller would make `default`), so the test does.
   t.is((await kubectl(['create', 'serviceaccount', 'default'])).code, 0);
   const created = await kubectl(['create', 'token', 'default']);
   t.is(created.code, 0, created.stderr);

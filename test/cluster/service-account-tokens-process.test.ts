@@ -1,6 +1,7 @@
 // Service account tokens on a real `kplane up` cluster with two API servers: `kplane up` makes the
 // key pair in pki/ (sa.key, sa.pub), both API server processes load it, so a token one of them
-// issues authenticates on the other; deleting the ServiceAccount ends the token on both.
+// issues authenticates on the other; deleting the ServiceAccount ends the token on both. The
+// controller manager makes each namespace's `default` ServiceAccount.
 
 import test from 'ava';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -73,6 +74,9 @@ test.serial('a token from one API server authenticates on the other; both load p
     60_000,
   );
   t.truthy(created, 'the ServiceAccount was created');
+  // The controller manager's service account controller gives every namespace a `default` account.
+  const defaultAccount = await eventually(() => admin.readNamespacedServiceAccount({ namespace: 'kube-system', name: 'default' }), (account) => account.metadata?.uid !== undefined, 60_000);
+  t.truthy(defaultAccount, 'kube-system has its default ServiceAccount');
   const issued = await admin.createNamespacedServiceAccountToken({ namespace: 'default', name: 'robot', body: { spec: { audiences: [] } } });
   const token = issued.status?.token ?? '';
   t.regex(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
