@@ -16,12 +16,12 @@ import { handleResource } from './handlers/resource.js';
 import type { AdmissionCheck, ApiRequest, ApiResponse, HandlerContext, TableConverter } from './handlers/types.js';
 import { parseRequestInfo } from './request-info.js';
 import { Registry, defaultRegistry } from './registry/index.js';
-import { namespaces, pods, secrets, serviceaccounts } from './registry/core.js';
+import { namespaces, pods, serviceaccounts } from './registry/core.js';
 import { requestToken } from './handlers/token-request.js';
 import { STREAMING_SUBRESOURCES, refuseStream } from './handlers/pod-streams.js';
-import { ServiceAccountTokens, type TokenAuthentication } from './auth/service-account-tokens.js';
+import { ServiceAccountTokens } from './auth/service-account-tokens.js';
+import { requestAuthentication, storeLookup } from './auth/request-authentication.js';
 import { generateSigningKeyPair, type SigningKeyPair } from './auth/jwt.js';
-import { metadataOf } from './storage/object-store.js';
 import { handlePodLog, type PodLogReader } from './handlers/logs.js';
 import { evict } from './handlers/eviction.js';
 import { ObjectStore, type ObjectStoreOptions } from './storage/object-store.js';
@@ -136,45 +136,11 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   const serviceAccountTokens = new ServiceAccountTokens({
     keys: options.serviceAccountKeys ?? generateSigningKeyPair(),
     clock,
+    lookup: storeLookup(objects),
     ...(options.serviceAccountIssuer === undefined ? {} : { issuer: options.serviceAccountIssuer }),
     ...(options.apiAudiences === undefined ? {} : { audiences: options.apiAudiences }),
-    lookup: async (kind, namespace, name) => {
-      const definition = kind === 'ServiceAccount' ? serviceaccounts : kind === 'Pod' ? pods : secrets;
-      const stored = await objects.read(definition, namespace, name);
-      if (stored === undefined) return undefined;
-      const metadata = metadataOf(stored.object);
-      // A pod on its way out no longer vouches for its tokens (Kubernetes checks deletionTimestamp too).
-      if (kind === 'Pod' && metadata['deletionTimestamp'] !== undefined && metadata['deletionTimestamp'] !== null) return undefined;
-      return typeof metadata['uid'] === 'string' ? metadata['uid'] : undefined;
-    },
   });
-
-  /**
-   * A bearer token for `wanted` audiences (none: this server's): the static authenticator's tokens are
-   * audience-agnostic (good for any audience this server accepts), service account tokens carry theirs.
-   */
-  async function authenticateToken(token: string, wanted: readonly string[]): Promise<TokenAuthentication> {
-    const audiences = wanted.length > 0 ? wanted : serviceAccountTokens.audiences;
-    const outcome = options.authenticator?.authenticate({ headers: { authorization: `Bearer ${token}` } });
-    if (outcome?.kind === 'authenticated') {
-      const accepted = audiences.filter((audience) => serviceAccountTokens.audiences.includes(audience));
-      if (accepted.length === 0) return { kind: 'rejected', reason: 'the token audiences are not accepted' };
-      return { kind: 'authenticated', user: outcome.user, audiences: accepted };
-    }
-    if (ServiceAccountTokens.mayBeServiceAccountToken(token)) return serviceAccountTokens.authenticate(token, audiences);
-    return { kind: 'rejected', reason: outcome?.kind === 'rejected' ? outcome.reason : 'invalid bearer token' };
-  }
-
-  async function authenticate(credentials: Credentials): Promise<AuthenticationResult> {
-    const first: AuthenticationResult = options.authenticator?.authenticate(credentials) ?? { kind: 'anonymous' };
-    const header = credentials.headers.authorization;
-    if (first.kind === 'authenticated' || credentials.clientCertificate !== undefined || header === undefined) return first;
-    const match = /^bearer\s+(\S+)\s*$/i.exec(header);
-    const token = match?.[1];
-    if (token === undefined || !ServiceAccountTokens.mayBeServiceAccountToken(token)) return first.kind === 'rejected' ? first : { kind: 'rejected', reason: 'invalid bearer token' };
-    const outcome = await serviceAccountTokens.authenticate(token);
-    return outcome.kind === 'authenticated' ? { kind: 'authenticated', user: outcome.user } : outcome;
-  }
+  const { authenticate, authenticateToken } = requestAuthentication(options.authenticator, serviceAccountTokens);
 
   const context: HandlerContext = {
     serviceAccountTokens,
