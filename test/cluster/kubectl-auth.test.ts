@@ -40,8 +40,10 @@ test.before(async () => {
   // Contexts for a token user and for a user with no credentials of its own (for --token=…).
   const config = parseYaml(readFileSync(kubeconfig, 'utf8')) as { clusters: { name: string }[]; users: unknown[]; contexts: unknown[] };
   const cluster = config.clusters[0]?.name ?? '';
-  config.users.push({ name: 'bob', user: { token: BOB_TOKEN } }, { name: 'bare', user: {} });
-  config.contexts.push({ name: 'bob', context: { cluster, user: 'bob', namespace: 'default' } }, { name: 'bare', context: { cluster, user: 'bare', namespace: 'default' } });
+  const jane = security.pki.issueClientCertificate('jane', ['qa']);
+  const base64 = (pem: string): string => Buffer.from(pem).toString('base64');
+  config.users.push({ name: 'bob', user: { token: BOB_TOKEN } }, { name: 'bare', user: {} }, { name: 'jane', user: { 'client-certificate-data': base64(jane.cert), 'client-key-data': base64(jane.key) } });
+  for (const user of ['bob', 'bare', 'jane']) config.contexts.push({ name: user, context: { cluster, user, namespace: 'default' } });
   writeFileSync(kubeconfig, JSON.stringify(config), { mode: 0o600 });
   env = { ...process.env, HOME: join(dir, 'home'), KUBECONFIG: kubeconfig };
 });
@@ -81,13 +83,16 @@ kubectlTest('auth whoami prints the admin (client certificate) as a table and as
   t.deepEqual(review.status.userInfo, { username: 'admin', groups: ['system:masters', 'system:authenticated'] });
 });
 
-kubectlTest('auth whoami as a token user with fewer rights prints that user and its uid', async (t) => {
+kubectlTest('auth whoami as a token user or a certificate user with fewer rights prints that user', async (t) => {
   const result = await kubectl(['--context', 'bob', 'auth', 'whoami']);
   t.is(result.code, 0, result.stderr);
   const rows = whoamiTable(result.stdout);
   t.is(rows.get('Username'), 'bob');
   t.is(rows.get('UID'), 'bob-uid');
   t.is(rows.get('Groups'), '[devs system:authenticated]');
+  const byCertificate = whoamiTable((await kubectl(['--context', 'jane', 'auth', 'whoami'])).stdout);
+  t.is(byCertificate.get('Username'), 'jane');
+  t.is(byCertificate.get('Groups'), '[qa system:authenticated]');
   const denied = await kubectl(['--context', 'bob', 'get', 'pods']);
   t.not(denied.code, 0);
   t.regex(denied.stderr, /Error from server \(Forbidden\): pods is forbidden: User "bob" cannot list resource "pods"/);
