@@ -250,3 +250,24 @@ function imageOfSet(set: KubeObject): string {
 function canonical(sizes: Record<string, number>): string {
   return JSON.stringify(Object.entries(sizes).sort());
 }
+
+test('a paused Deployment with two active ReplicaSets scales them in proportion', async (t) => {
+  const seed = 52;
+  t.log(`seed ${seed}`);
+  const { client, stop } = await cluster(seed, (pod) => imageOf(pod) === 'nginx:stuck');
+  await client.create(DEPLOYMENTS, 'default', deployment('web', 4, { app: 'web' }, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }));
+  await eventually(() => rolledOut(client, 'web'), 'the first rollout');
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:stuck' }] } } } });
+  const sizes = async (): Promise<string> => {
+    const sets = (await client.list(REPLICASETS, { namespace: 'default' })).items;
+    return canonical(Object.fromEntries(sets.map((set) => [imageOfSet(set), numberField(specOf(set), 'replicas', 0)] as const)));
+  };
+  await eventually(async () => (await sizes()) === canonical({ 'nginx:1': 4, 'nginx:stuck': 1 }), 'the stalled rollout (old 4, new 1)');
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { paused: true } });
+  // 4 → 8: 9 places, 4 more: round(4·9/5) = 7 and round(1·9/5) = 2.
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { replicas: 8 } });
+  await eventually(async () => (await sizes()) === canonical({ 'nginx:1': 7, 'nginx:stuck': 2 }), 'scaled in proportion while paused (7 and 2)');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(await sizes(), canonical({ 'nginx:1': 7, 'nginx:stuck': 2 }), 'and no rollout step follows while paused');
+  stop();
+});
