@@ -166,6 +166,8 @@ export interface ScalingSet {
   readonly desired: number;
   /** Its `deployment.kubernetes.io/max-replicas` annotation: replicas + maxSurge when it was last scaled. */
   readonly maxReplicasBefore: number | undefined;
+  /** Its pods that are not finished and not terminating. */
+  readonly activePods: number;
   /** Its active pods that are available. */
   readonly availablePods: number;
 }
@@ -188,8 +190,9 @@ export interface ScalingEvent {
  * share is round(desired × (replicas + maxSurge) / its max-replicas annotation) − desired; sets are taken
  * largest first (newer first when growing, older first when shrinking) and the leftover goes to the first.
  * Stricter than Kubernetes, to keep invariant 5: growth is capped by the room left under replicas +
- * maxSurge with every pod counted (terminating ones too), and a shrink keeps as many available places as
- * the new minimum needs (replicas − maxUnavailable), taking unavailable places instead where it can.
+ * maxSurge with every pod counted (terminating ones too); a shrink keeps as many available places as
+ * the new minimum needs (replicas − maxUnavailable), taking unavailable places instead where it can, and
+ * drops places not filled yet while surplus pods elsewhere still fill the new bound.
  * Returns each set's new desired replicas (name → replicas, every set given).
  */
 export function proportionalReplicas(event: ScalingEvent): Map<string, number> {
@@ -199,7 +202,10 @@ export function proportionalReplicas(event: ScalingEvent): Map<string, number> {
   const total = sets.reduce((sum, set) => sum + set.desired, 0);
   let toAdd = allowed - total;
   if (toAdd > 0) toAdd = Math.min(toAdd, Math.max(0, allowed - event.committed));
-  if (toAdd === 0) return next;
+  if (toAdd === 0) {
+    makeNoPodsAboveTheBound(event, allowed, next);
+    return next;
+  }
   const growing = toAdd > 0;
   const position = new Map(sets.map((set, index) => [set.name, index] as const));
   const order = [...sets].sort((a, b) => b.desired - a.desired || (growing ? (position.get(b.name) ?? 0) - (position.get(a.name) ?? 0) : (position.get(a.name) ?? 0) - (position.get(b.name) ?? 0)));
@@ -213,8 +219,29 @@ export function proportionalReplicas(event: ScalingEvent): Map<string, number> {
   }
   const first = order[0];
   if (first !== undefined) next.set(first.name, Math.max(0, (next.get(first.name) ?? 0) + toAdd - added));
-  if (!growing) keepAvailablePlaces(event, next);
+  if (!growing) {
+    keepAvailablePlaces(event, next);
+    makeNoPodsAboveTheBound(event, allowed, next);
+  }
   return next;
+}
+
+/**
+ * After a proportional shrink some sets may still run surplus pods while others have places not filled
+ * yet: while pods (as `podsCommitted` counts them) would exceed replicas + maxSurge, the unfilled places
+ * go (never a running pod), so no pod is made above the bound; the rollout regrows the new set into room.
+ */
+function makeNoPodsAboveTheBound(event: ScalingEvent, allowed: number, next: Map<string, number>): void {
+  const committedAfter = event.sets.reduce((sum, set) => sum - Math.max(set.desired, set.activePods) + Math.max(next.get(set.name) ?? 0, set.activePods), event.committed);
+  let excess = committedAfter - allowed;
+  for (const set of event.sets) {
+    if (excess <= 0) return;
+    const desired = next.get(set.name) ?? 0;
+    const cut = Math.min(excess, desired - set.activePods);
+    if (cut <= 0) continue;
+    next.set(set.name, desired - cut);
+    excess -= cut;
+  }
 }
 
 /** One set's share of a scaling event (see `proportionalReplicas`). */

@@ -406,6 +406,7 @@ export class DeploymentController implements Controller {
         name: nameOf(set),
         desired: desiredOf(set),
         maxReplicasBefore: annotated(set, MAX_REPLICAS_ANNOTATION),
+        activePods: this.counts(snapshot, set).activePods,
         availablePods: this.counts(snapshot, set).availablePods,
       })),
       statusReplicas: numberField(statusOf(snapshot.deployment), 'replicas', 0),
