@@ -323,6 +323,9 @@ test.serial('StatefulSet RollingUpdate with a partition: only ordinals ≥ parti
   const newRevision = partial?.status?.updateRevision ?? '';
   t.not(newRevision, oldRevision);
   const newHash = (line: string): boolean => !line.endsWith(` ${oldRevision}`);
+  // The watch may trail the status read: wait until it has seen the new part-2 ready.
+  const caughtUp = (pod: string): Promise<string[] | undefined> => eventually(async () => history.lines, (lines) => lines.some((line) => line.startsWith(`${pod} ready `) && newHash(line)), 10_000);
+  await caughtUp('part-2');
   const made = history.lines.filter((line) => line.includes(' created ') && newHash(line)).map((line) => line.split(' ')[0]);
   t.deepEqual(made, ['part-3', 'part-2'], `the highest ordinal first; history: ${history.lines.join(', ')}`);
   const index = (prefix: string, updated: boolean): number => history.lines.findIndex((line) => line.startsWith(prefix) && newHash(line) === updated);
@@ -342,6 +345,7 @@ test.serial('StatefulSet RollingUpdate with a partition: only ordinals ≥ parti
     60_000,
   );
   t.like(done?.status, { updatedReplicas: 4, currentReplicas: 4, currentRevision: newRevision, updateRevision: newRevision }, `${JSON.stringify(done?.status)}; history: ${history.lines.join(', ')}`);
+  await caughtUp('part-0');
   const allMade = history.lines.filter((line) => line.includes(' created ') && newHash(line)).map((line) => line.split(' ')[0]);
   t.deepEqual(allMade, ['part-3', 'part-2', 'part-1', 'part-0'], `history: ${history.lines.join(', ')}`);
   t.true(index('part-1 ready', true) < index('part-0 deleting', false), 'part-0 replaced after the new part-1 was ready');

@@ -167,7 +167,9 @@ test.serial('a ReplicaSet adopts a matching orphan (no extra pod), scales up and
   t.is(three?.length, 3, `3 pods of the ReplicaSet\n${theCluster().logTails(10)}`);
   const orphan = await api.core.readNamespacedPod({ namespace: NAMESPACE, name: 'rs-orphan' });
   t.like(orphan.metadata?.ownerReferences?.[0], { kind: 'ReplicaSet', name, uid: created.metadata?.uid, controller: true }, 'the orphan was adopted');
-  t.is(watcher.allSeen().size, 3, `only 2 pods were created: ${[...watcher.allSeen()].join(', ')}`);
+  /** Pod names the watch has seen, once it has caught up with at least `expected` (a watch may trail a list). */
+  const seenCount = async (expected: number): Promise<number> => (await eventually(async () => watcher.allSeen().size, (count) => count >= expected, 10_000)) ?? 0;
+  t.is(await seenCount(3), 3, `only 2 pods were created: ${[...watcher.allSeen()].join(', ')}`);
 
   await api.apps.patchNamespacedReplicaSet({ namespace: NAMESPACE, name, body: { spec: { replicas: 5 } } }, MERGE_PATCH);
   const five = await eventually(() => livePods(api.core, name), (pods) => pods.length === 5 && pods.every(isRunningAndReady), 30_000);
@@ -175,7 +177,7 @@ test.serial('a ReplicaSet adopts a matching orphan (no extra pod), scales up and
   await api.apps.patchNamespacedReplicaSet({ namespace: NAMESPACE, name, body: { spec: { replicas: 2 } } }, MERGE_PATCH);
   const two = await eventually(() => api.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` }), (list) => list.items.length === 2, 30_000);
   t.is(two?.items.length, 2, 'scaled down to 2 (the others deleted)');
-  t.is(watcher.allSeen().size, 5, 'no pod was made beyond the 3 more of the scale-up');
+  t.is(await seenCount(5), 5, 'no pod was made beyond the 3 more of the scale-up');
 
   // Relabelled so it no longer matches: released (owner reference gone) and replaced.
   const victim = two?.items[0]?.metadata?.name ?? '';
@@ -185,7 +187,7 @@ test.serial('a ReplicaSet adopts a matching orphan (no extra pod), scales up and
   const replaced = await eventually(() => livePods(api.core, name), (pods) => pods.length === 2 && pods.every((pod) => owned(pod) && isRunningAndReady(pod)), 30_000);
   t.is(replaced?.length, 2, 'a replacement keeps 2 matching pods');
   t.false((replaced ?? []).some((pod) => pod.metadata?.name === victim));
-  t.is(watcher.allSeen().size, 6, 'exactly one replacement was made');
+  t.is(await seenCount(6), 6, 'exactly one replacement was made');
   const status = await eventually(() => api.apps.readNamespacedReplicaSet({ namespace: NAMESPACE, name }), (set) => set.status?.availableReplicas === 2, 10_000);
   t.like(status?.status, { replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
   await api.apps.deleteNamespacedReplicaSet({ namespace: NAMESPACE, name });
