@@ -1,6 +1,7 @@
 // The Deployment controller's arithmetic, as plain functions: maxSurge / maxUnavailable from an int or a
 // percentage (surge rounds up, unavailable rounds down, both 0 means unavailable 1), the pod-template
-// hash that names ReplicaSets, and one step of a rolling update.
+// hash that names ReplicaSets, one step of a rolling update, and proportional scaling (a change of
+// replicas spread over the active ReplicaSets by size).
 //
 // Invariant 5 (DESIGN.md) is kept strictly, stricter than Kubernetes: terminating pods COUNT against
 // replicas + maxSurge (upstream lets them exceed it), and availability is counted from pods, capped by

@@ -2,7 +2,8 @@
 // RollingUpdate one step per sync (deployment-plan.ts keeps invariant 5 with terminating pods counted),
 // Recreate (old sets to zero, wait until their pods are gone, then the new set), the revision annotation
 // (a template that matches an old set makes it new again with the next revision: that is how
-// `kubectl rollout undo` works), revisionHistoryLimit, pause, and the status `kubectl rollout status`
+// `kubectl rollout undo` works), revisionHistoryLimit, pause, proportional scaling of the active sets
+// when replicas change mid-rollout (paused or not), and the status `kubectl rollout status`
 // reads: observedGeneration, replicas, updatedReplicas, readyReplicas, availableReplicas,
 // unavailableReplicas, conditions Available and Progressing (with progressDeadlineSeconds).
 
