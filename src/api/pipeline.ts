@@ -4,6 +4,8 @@
 // admit → store). server.ts puts limits and authentication in front of it; the cluster's components
 // can call it directly over the actor transport later.
 
+import { handleMetrics, type NodeStatsReader } from './handlers/metrics.js';
+import { METRICS_GROUP } from './registry/metrics.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.js';
 import { systemClock } from '../actors/clock.js';
@@ -56,6 +58,8 @@ export interface ApiHandlerOptions {
   readonly podLogs?: PodLogReader;
   /** How often a followed pods/log polls its node agent (default handlers/logs.ts). */
   readonly logFollowPollMs?: number;
+  /** How metrics.k8s.io reaches node agents (the actor transport in api/main.ts); absent: 503. */
+  readonly nodeStats?: NodeStatsReader;
 }
 
 export interface ApiHandler {
@@ -203,6 +207,14 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     if (definition === undefined || info.rest.length > 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const podSubresource = podSubresourceResponse(definition, info, attributes, request);
     if (podSubresource !== undefined) return podSubresource;
+    if (definition.group === METRICS_GROUP && definition.custom !== true) {
+      return handleMetrics({ objects, reader: options.nodeStats, clock: context.clock }, request, {
+        definition,
+        verb: info.verb,
+        ...(info.namespace === undefined ? {} : { namespace: info.namespace }),
+        ...(info.name === undefined ? {} : { name: info.name }),
+      });
+    }
     // A CRD delete must know what the CRD served, to delete its custom resources.
     if (isCustomResourceDefinition(definition)) await crds.whenSynced();
     if (definition.custom === true && request.method === 'PATCH' && patchType(request.headers['content-type']) === 'strategic') {

@@ -19,6 +19,7 @@ import type { Authenticator, Authorizer, UserInfo } from './auth-types.js';
 import type { AdmissionCheck, ApiRequest, ApiResponse, TableConverter, TextSink } from './handlers/types.js';
 import type { RunningWatch } from './storage/watch.js';
 import type { PodLogReader } from './handlers/logs.js';
+import type { NodeStatsReader } from './handlers/metrics.js';
 import { PUBLIC_PATHS, createApiHandler, statusResponse, type ApiHandler } from './pipeline.js';
 import { ApiError, errors } from './status.js';
 import { isWatchRequested } from './request-info.js';
@@ -67,6 +68,8 @@ export interface ApiServerOptions {
   readonly metrics?: ApiMetrics;
   /** How pods/log reaches node agents (api/main.ts: over the actor transport). */
   readonly podLogs?: PodLogReader;
+  /** How metrics.k8s.io reaches node agents (kubectl top); absent: 503. */
+  readonly nodeStats?: NodeStatsReader;
 }
 
 export interface ApiServer {
@@ -157,6 +160,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.tableConverter === undefined ? {} : { tableConverter: options.tableConverter }),
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.podLogs === undefined ? {} : { podLogs: options.podLogs }),
+    ...(options.nodeStats === undefined ? {} : { nodeStats: options.nodeStats }),
     serverAddress: `${options.host}:${options.port}`,
   });
   await handler.ensureSystemNamespaces();

@@ -92,6 +92,8 @@ const VIEW_RULES: readonly Rule[] = [
   rule(READ, ['apps'], [...WORKLOADS, ...WORKLOAD_STATUS]),
   rule(READ, ['coordination.k8s.io'], ['leases']),
   rule(READ, ['events.k8s.io'], ['events']),
+  // metrics-server's system:aggregated-metrics-reader, aggregated to view (kubectl top).
+  rule(READ, ['metrics.k8s.io'], ['pods', 'nodes']),
 ];
 
 const EDIT_RULES: readonly Rule[] = [

@@ -6,7 +6,9 @@
 // Every failure is an ApiError; the pipeline turns it into a Status.
 
 import { randomInt } from 'node:crypto';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pure-deps.js';
+import { applyJsonPatch } from '../patch/json-patch.js';
+import { applyMergePatch } from '../patch/merge-patch.js';
+import { applyStrategicMergePatch } from '../patch/strategic-merge.js';
 import { apiVersionOf, isObject, jsonEqual, type JsonObject, type ResourceDefinition } from '../registry/types.js';
 import { namespaces as namespaceDefinition } from '../registry/core.js';
 import { metadataOf } from '../storage/object-store.js';

@@ -6,6 +6,7 @@ import { authorizationResources } from './authorization.js';
 import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
+import { metricsResources } from './metrics.js';
 import { rbacResources } from './rbac.js';
 import { apiVersionOf, type ResourceDefinition } from './types.js';
 
@@ -99,6 +100,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...rbacResources,
   ...authorizationResources,
   ...eventsGroupResources,
+  ...metricsResources,
 ];
 
 export function defaultRegistry(): Registry {
