@@ -120,6 +120,7 @@ export async function runApiServer(config: ApiServerProcessConfig, log: Logger):
       log,
       podLogs: actorPodLogReader(() => actorSystem),
       nodeStats: actorNodeStatsReader(() => actorSystem),
+      serviceAccountKeys: pki.serviceAccountKeys,
     });
     // The same pipeline for the cluster's components, over the actor transport: a peer must present a
     // certificate of the cluster CA, and its subject (CN user, O groups) is who it acts as.

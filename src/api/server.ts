@@ -25,6 +25,7 @@ import { ApiError, errors } from './status.js';
 import { isWatchRequested } from './request-info.js';
 import { startRbacSync, type RbacCacheSink } from './rbac-sync.js';
 import type { JsonObject } from './registry/types.js';
+import type { SigningKeyPair } from './auth/jwt.js';
 import { ApiMetrics, METRICS_CONTENT_TYPE, METRICS_PATH, type RequestObservation } from './metrics.js';
 
 export interface ServerLimits {
@@ -70,6 +71,8 @@ export interface ApiServerOptions {
   readonly podLogs?: PodLogReader;
   /** How metrics.k8s.io reaches node agents (kubectl top); absent: 503. */
   readonly nodeStats?: NodeStatsReader;
+  /** The service account token key pair (the cluster's pki/sa.key, sa.pub); absent: one made in memory. */
+  readonly serviceAccountKeys?: SigningKeyPair;
 }
 
 export interface ApiServer {
@@ -162,6 +165,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.podLogs === undefined ? {} : { podLogs: options.podLogs }),
     ...(options.nodeStats === undefined ? {} : { nodeStats: options.nodeStats }),
     serverAddress: `${options.host}:${options.port}`,
+    authenticator: options.authenticator,
+    ...(options.serviceAccountKeys === undefined ? {} : { serviceAccountKeys: options.serviceAccountKeys }),
   });
   await handler.ensureSystemNamespaces();
   if (options.bootstrapObjects !== undefined) await handler.ensureObjects(options.bootstrapObjects);
@@ -247,7 +252,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         return;
       }
       let user: UserInfo;
-      const outcome = options.authenticator.authenticate({ headers: request.headers, ...(hasCertificate ? { clientCertificate: peer } : {}) });
+      const outcome = await handler.authenticate({ headers: request.headers, ...(hasCertificate ? { clientCertificate: peer } : {}) });
       if (outcome.kind === 'rejected') {
         log?.debug({ reason: outcome.reason }, 'authentication rejected');
         fail(errors.unauthorized());

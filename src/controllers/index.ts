@@ -11,6 +11,7 @@ export { NamespaceController } from './namespace.js';
 export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 export { ReplicaSetController } from './replicaset.js';
 export { StatefulSetController } from './statefulset.js';
+export { DEFAULT_SERVICE_ACCOUNT, ServiceAccountController } from './serviceaccount.js';
 export { controllerActor } from './machinery/controller-actor.js';
 export { ControllerRunner } from './machinery/controller-runner.js';
 export { EventRecorder } from './machinery/event-recorder.js';

@@ -22,6 +22,7 @@ import type { Controller } from './machinery/reconcile.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
+import { ServiceAccountController } from './serviceaccount.js';
 import { StatefulSetController } from './statefulset.js';
 
 export const CONTROLLER_NAMES = [
@@ -35,6 +36,7 @@ export const CONTROLLER_NAMES = [
   'job',
   'horizontal-pod-autoscaler',
   'cronjob',
+  'serviceaccount',
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
@@ -96,6 +98,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new HorizontalPodAutoscalerController(env);
     case 'cronjob':
       return new CronJobController(env);
+    case 'serviceaccount':
+      return new ServiceAccountController(env);
   }
 }
 

@@ -107,6 +107,9 @@ const EDIT_RULES: readonly Rule[] = [
   rule(WRITE, ['batch'], BATCH),
   rule(WRITE, ['coordination.k8s.io'], ['leases']),
   rule(WRITE, ['events.k8s.io'], ['events']),
+  // As Kubernetes' edit role: service account tokens, and the pod streams (which kplane refuses: no runtime).
+  rule(['create'], [''], ['serviceaccounts/token']),
+  rule([...READ, ...WRITE], [''], ['pods/attach', 'pods/exec', 'pods/portforward']),
 ];
 
 const ADMIN_RULES: readonly Rule[] = [
@@ -211,6 +214,8 @@ export function bootstrapPolicy(): JsonObject[] {
     clusterRoleBinding('system:discovery', 'system:discovery', [group(AUTHENTICATED)]),
     clusterRole('system:basic-user', [rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']), rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews'])]),
     clusterRoleBinding('system:basic-user', 'system:basic-user', [group(AUTHENTICATED)]),
+    // For webhooks and auth proxies to bind (Kubernetes binds it to nobody): review tokens and access.
+    clusterRole('system:auth-delegator', [rule(['create'], ['authentication.k8s.io'], ['tokenreviews']), rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
     clusterRole('system:public-info-viewer', [{ verbs: ['get'], nonResourceURLs: PUBLIC_INFO_URLS }]),
     clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', [group(AUTHENTICATED), group(UNAUTHENTICATED)]),
     clusterRole('system:monitoring', [{ verbs: ['get'], nonResourceURLs: MONITORING_URLS }]),

@@ -1,8 +1,9 @@
 // REST handlers for resources: get, list, watch, create, update, patch, delete, deletecollection, and
 // the subresources status, scale, binding (pods), finalize (namespaces), plus the create-only
-// selfsubjectaccessreviews. The order inside a write is Kubernetes': decode → check kind → prepare
-// (managed metadata, status vs spec) → default → validate → admit (namespace lifecycle, plugins) →
-// store. fieldValidation is applied to decoded bodies; managedFields are kept by src/api/apply/.
+// selfsubjectaccessreviews and authentication.k8s.io reviews (authentication-reviews.ts). The order
+// inside a write is Kubernetes': decode → check kind → prepare (managed metadata, status vs spec) →
+// default → validate → admit (namespace lifecycle, plugins) → store. fieldValidation is applied to
+// decoded bodies; managedFields are kept by src/api/apply/.
 // Every failure is an ApiError; the pipeline turns it into a Status.
 
 import { randomInt } from 'node:crypto';
@@ -22,6 +23,7 @@ import { toScale, applyScale } from './scale.js';
 import { bind, createOnNode } from './binding.js';
 import { remove, removeCollection } from './delete.js';
 import { createReview } from './access-review.js';
+import { selfSubjectReview, tokenReview } from './authentication-reviews.js';
 import {
   type ResourceTarget,
   json,
@@ -57,7 +59,11 @@ export async function handleResource(context: HandlerContext, request: ApiReques
   const allowedVerb = subresource === undefined ? definition.verbs.includes(verb) : (definition.subresources.find((sub) => sub.name === subresource)?.verbs.includes(verb) ?? false);
   if (!allowedVerb) throw errors.methodNotAllowed();
   const namespace = definition.namespaced ? target.namespace : undefined;
-  if (definition.virtual === true) return createReview(context, request, target);
+  if (definition.virtual === true) {
+    if (definition.group === 'authentication.k8s.io' && definition.plural === 'selfsubjectreviews') return selfSubjectReview(request, target);
+    if (definition.group === 'authentication.k8s.io' && definition.plural === 'tokenreviews') return tokenReview(context, request, target);
+    return createReview(context, request, target);
+  }
 
   switch (verb) {
     case 'get': {

@@ -2,6 +2,7 @@
 // short name or kind (clients), and listed per group-version (discovery and, later, OpenAPI).
 
 import { appsResources } from './apps.js';
+import { authenticationResources } from './authentication.js';
 import { authorizationResources } from './authorization.js';
 import { batchResources } from './batch.js';
 import { autoscalingResources } from './autoscaling.js';
@@ -101,10 +102,11 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...coordinationResources,
   ...rbacResources,
   ...authorizationResources,
+  ...authenticationResources,
   ...eventsGroupResources,
+  ...metricsResources,
   ...batchResources,
   ...autoscalingResources,
-  ...metricsResources,
 ];
 
 export function defaultRegistry(): Registry {
