@@ -21,6 +21,7 @@ import { LeaderElector, leaderElectionConfig, type LeaderElectionConfig } from '
 import type { Controller } from './machinery/reconcile.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
+import { PodGarbageCollector, type PodGcOptions } from './pod-gc.js';
 import { ReplicaSetController } from './replicaset.js';
 import { ServiceAccountController } from './serviceaccount.js';
 import { StatefulSetController } from './statefulset.js';
@@ -37,6 +38,7 @@ export const CONTROLLER_NAMES = [
   'horizontal-pod-autoscaler',
   'cronjob',
   'serviceaccount',
+  'pod-gc',
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
@@ -55,6 +57,8 @@ export interface ControllerManagerOptions {
   readonly controllerOptions?: ControllerActorOptions;
   /** Grace period, default toleration and eviction rate of the node lifecycle controller. */
   readonly nodeLifecycle?: NodeLifecycleOptions;
+  /** Orphan quarantine and terminated-pod threshold of the pod garbage collector. */
+  readonly podGc?: PodGcOptions;
   /** Keep the Lease on stop (a crash, as tests simulate) instead of releasing it. */
   readonly keepLeaseOnStop?: boolean;
   /** Observes leadership changes (tests and metrics). */
@@ -74,7 +78,7 @@ interface ManagerState {
   term: Term | undefined;
 }
 
-function makeController(name: ControllerName, client: ApiClient, clock: Clock, log: Logger, nodeLifecycle: NodeLifecycleOptions): Controller {
+function makeController(name: ControllerName, client: ApiClient, clock: Clock, log: Logger, settings: Pick<ControllerManagerOptions, 'nodeLifecycle' | 'podGc'>): Controller {
   const events = new EventRecorder(client, `${name}-controller`, clock, log);
   const env = { client, clock, log, events };
   switch (name) {
@@ -87,7 +91,7 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
     case 'daemonset':
       return new DaemonSetController(env);
     case 'node-lifecycle':
-      return new NodeLifecycleController({ ...env, ...nodeLifecycle });
+      return new NodeLifecycleController({ ...env, ...settings.nodeLifecycle });
     case 'garbage-collector':
       return new GarbageCollector(env);
     case 'namespace':
@@ -100,6 +104,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new CronJobController(env);
     case 'serviceaccount':
       return new ServiceAccountController(env);
+    case 'pod-gc':
+      return new PodGarbageCollector({ ...env, ...settings.podGc });
   }
 }
 
@@ -109,7 +115,7 @@ function beginTerm(ctx: ActorContext<ControllerManagerMessage>, options: Control
   const factory = new SharedInformerFactory(client, { clock: ctx.clock, log: ctx.log });
   const children = (options.controllers ?? CONTROLLER_NAMES).map((name) =>
     ctx.spawn(
-      controllerActor(() => makeController(name, client, ctx.clock, ctx.log.child({ controller: name }), options.nodeLifecycle ?? {}), factory, options.controllerOptions),
+      controllerActor(() => makeController(name, client, ctx.clock, ctx.log.child({ controller: name }), options), factory, options.controllerOptions),
       { name },
     ),
   );
