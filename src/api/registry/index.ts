@@ -7,6 +7,7 @@ import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
 import { rbacResources } from './rbac.js';
+import { policyResources } from './policy.js';
 import { apiVersionOf, type ResourceDefinition } from './types.js';
 
 export * from './types.js';
@@ -99,6 +100,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...rbacResources,
   ...authorizationResources,
   ...eventsGroupResources,
+  ...policyResources,
 ];
 
 export function defaultRegistry(): Registry {
