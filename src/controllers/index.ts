@@ -3,6 +3,7 @@
 export { CONTROLLER_MANAGER_SUPERVISION, CONTROLLER_NAMES, controllerManager, type ControllerManagerMessage, type ControllerManagerOptions, type ControllerName } from './manager.js';
 export { DaemonSetController } from './daemonset.js';
 export { DeploymentController } from './deployment.js';
+export { DisruptionController } from './disruption.js';
 export { GarbageCollector } from './garbage-collector.js';
 export { NamespaceController } from './namespace.js';
 export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';

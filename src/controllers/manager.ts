@@ -9,6 +9,7 @@ import type { ActorContext, ActorRef, Behavior, Clock, SupervisionPolicy } from 
 import { ApiClient, type ApiTransport } from '../client/index.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
+import { DisruptionController } from './disruption.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { controllerActor, type ControllerActorOptions } from './machinery/controller-actor.js';
 import { EventRecorder } from './machinery/event-recorder.js';
@@ -21,7 +22,7 @@ import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifec
 import { ReplicaSetController } from './replicaset.js';
 import { StatefulSetController } from './statefulset.js';
 
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace'] as const;
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace', 'disruption'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** How the manager supervises its controllers: one-for-one, at most 10 restarts a minute, then escalate. */
@@ -76,6 +77,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new GarbageCollector(env);
     case 'namespace':
       return new NamespaceController(env);
+    case 'disruption':
+      return new DisruptionController(env);
   }
 }
 

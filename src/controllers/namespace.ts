@@ -26,6 +26,7 @@ import {
   type ApiClient,
   type ResourceType,
 } from '../client/index.js';
+import { INGRESSES, PODDISRUPTIONBUDGETS, RESOURCEQUOTAS } from '../client/resources-policy.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { isBeingDeleted, nameOf, specOf } from './machinery/objects.js';
 import { DONE, requeueAfter, type Controller, type ReconcileResult } from './machinery/reconcile.js';
@@ -55,6 +56,9 @@ export const NAMESPACED_TYPES: readonly ResourceType[] = [
   rbac('rolebindings', 'RoleBinding'),
   EVENTS,
   EVENTS_V1,
+  PODDISRUPTIONBUDGETS,
+  INGRESSES,
+  RESOURCEQUOTAS,
 ];
 
 export interface NamespaceControllerEnv {

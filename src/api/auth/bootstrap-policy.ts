@@ -141,6 +141,11 @@ const CONTROLLER_MANAGER_RULES: readonly Rule[] = [
   rule(['create', 'update', 'patch'], [''], ['events']),
   rule(['create', 'update', 'patch'], ['events.k8s.io'], ['events']),
   rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'subjectaccessreviews']),
+  // Disruption controller: budgets' status from the pods and their controllers' scale (read above).
+  rule(READ, ['policy'], ['poddisruptionbudgets']),
+  rule(['update', 'patch'], ['policy'], ['poddisruptionbudgets/status']),
+  // Namespace controller: the policy-like kinds of a Terminating namespace.
+  rule(['delete', 'deletecollection'], ['policy', 'networking.k8s.io'], ['poddisruptionbudgets', 'ingresses']),
 ];
 
 /** The scheduler reads pods and nodes (and what spreading looks at), binds pods and reports why not. */
