@@ -82,7 +82,9 @@ export interface ApiHandler {
 export function statusResponse(error: ApiError): ApiResponse {
   return {
     status: error.httpStatus,
-    ...(error.httpStatus === 429 ? { headers: { 'retry-after': '1' } } : {}),
+    // A 429 whose details say retryAfterSeconds 0 (an eviction a disruption budget refuses) has no
+    // Retry-After, as in kube-apiserver: client-go would otherwise retry it silently.
+    ...(error.httpStatus === 429 && error.details?.retryAfterSeconds !== 0 ? { headers: { 'retry-after': String(error.details?.retryAfterSeconds ?? 1) } } : {}),
     body: error.toStatus(),
   };
 }
