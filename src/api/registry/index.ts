@@ -8,6 +8,8 @@ import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
 import { rbacResources } from './rbac.js';
 import { policyResources } from './policy.js';
+import { schedulingResources } from './scheduling.js';
+import { resourceQuotaResources } from './resource-quota.js';
 import { apiVersionOf, type ResourceDefinition } from './types.js';
 
 export * from './types.js';
@@ -101,6 +103,8 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...authorizationResources,
   ...eventsGroupResources,
   ...policyResources,
+  ...schedulingResources,
+  ...resourceQuotaResources,
 ];
 
 export function defaultRegistry(): Registry {
