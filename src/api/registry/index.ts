@@ -10,6 +10,7 @@ import { rbacResources } from './rbac.js';
 import { policyResources } from './policy.js';
 import { schedulingResources } from './scheduling.js';
 import { resourceQuotaResources } from './resource-quota.js';
+import { networkingResources } from './networking.js';
 import { apiVersionOf, type ResourceDefinition } from './types.js';
 
 export * from './types.js';
@@ -105,6 +106,7 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...policyResources,
   ...schedulingResources,
   ...resourceQuotaResources,
+  ...networkingResources,
 ];
 
 export function defaultRegistry(): Registry {
