@@ -8,6 +8,7 @@ export { GarbageCollector } from './garbage-collector.js';
 export { NamespaceController } from './namespace.js';
 export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 export { ReplicaSetController } from './replicaset.js';
+export { ResourceQuotaController } from './resource-quota.js';
 export { StatefulSetController } from './statefulset.js';
 export { controllerActor } from './machinery/controller-actor.js';
 export { ControllerRunner } from './machinery/controller-runner.js';

@@ -20,9 +20,10 @@ import type { Controller } from './machinery/reconcile.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
+import { ResourceQuotaController } from './resource-quota.js';
 import { StatefulSetController } from './statefulset.js';
 
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace', 'disruption'] as const;
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace', 'disruption', 'resource-quota'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** How the manager supervises its controllers: one-for-one, at most 10 restarts a minute, then escalate. */
@@ -79,6 +80,8 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new NamespaceController(env);
     case 'disruption':
       return new DisruptionController(env);
+    case 'resource-quota':
+      return new ResourceQuotaController(env);
   }
 }
 
