@@ -5,6 +5,7 @@
 
 import type { JsonObject, ResourceDefinition } from '../registry/types.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { AdmissionCaches } from '../handlers/types.js';
 import { admitPodPriority, admitPriorityClass } from './priority.js';
 import { chargeQuotas } from './resource-quota.js';
 
@@ -12,10 +13,17 @@ function is(definition: ResourceDefinition, group: string, plural: string): bool
   return definition.group === group && definition.plural === plural && definition.custom !== true;
 }
 
-export async function admitCreate(objects: ObjectStore, definition: ResourceDefinition, namespace: string | undefined, object: JsonObject, options: { readonly dryRun: boolean; readonly nowMs: number }): Promise<void> {
-  if (is(definition, '', 'pods')) await admitPodPriority(objects, object);
+export async function admitCreate(
+  objects: ObjectStore,
+  caches: AdmissionCaches | undefined,
+  definition: ResourceDefinition,
+  namespace: string | undefined,
+  object: JsonObject,
+  options: { readonly dryRun: boolean; readonly nowMs: number },
+): Promise<void> {
+  if (is(definition, '', 'pods')) await admitPodPriority(objects, object, caches?.priorityClasses);
   if (is(definition, 'scheduling.k8s.io', 'priorityclasses')) await admitPriorityClass(objects, object);
-  await chargeQuotas(objects, definition, namespace, object, options);
+  await chargeQuotas(objects, definition, namespace, object, { ...options, ...(caches === undefined ? {} : { quotaCache: caches.quotas }) });
 }
 
 export async function admitUpdate(objects: ObjectStore, definition: ResourceDefinition, next: JsonObject, old: JsonObject): Promise<void> {

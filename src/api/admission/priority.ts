@@ -7,6 +7,7 @@
 import { priorityclasses } from '../registry/scheduling.js';
 import { isObject, type JsonObject } from '../registry/types.js';
 import { metadataOf, type ObjectStore } from '../storage/object-store.js';
+import type { PrefixCache } from '../storage/prefix-cache.js';
 import { errors } from '../status.js';
 
 /** Kubernetes' DefaultPriorityWhenNoDefaultClassExists. */
@@ -16,17 +17,18 @@ function forbiddenPod(name: string, message: string): Error {
   return errors.forbidden(`pods "${name}" is forbidden: ${message}`, { name, group: '', kind: 'pods' });
 }
 
-async function defaultClass(objects: ObjectStore): Promise<JsonObject | undefined> {
+async function defaultClass(objects: ObjectStore, cache?: PrefixCache): Promise<JsonObject | undefined> {
   let found: JsonObject | undefined;
-  for (const candidate of (await objects.list(priorityclasses, undefined)).items) {
+  const classes = cache?.snapshot();
+  for (const candidate of classes === undefined ? (await objects.list(priorityclasses, undefined)).items : classes.values()) {
     if (candidate['globalDefault'] !== true) continue;
     if (found === undefined || Number(candidate['value']) < Number(found['value'])) found = candidate;
   }
   return found;
 }
 
-/** Resolve a pod's priority in place (before it is stored). */
-export async function admitPodPriority(objects: ObjectStore, pod: JsonObject): Promise<void> {
+/** Resolve a pod's priority in place (before it is stored); `cache`: the PriorityClasses, when kept. */
+export async function admitPodPriority(objects: ObjectStore, pod: JsonObject, cache?: PrefixCache): Promise<void> {
   const spec = isObject(pod['spec']) ? pod['spec'] : {};
   pod['spec'] = spec;
   const podName = String(metadataOf(pod)['name'] ?? '');
@@ -34,17 +36,18 @@ export async function admitPodPriority(objects: ObjectStore, pod: JsonObject): P
   let priority = DEFAULT_POD_PRIORITY;
   let preemptionPolicy: string | undefined;
   if (className === '') {
-    const fallback = await defaultClass(objects);
+    const fallback = await defaultClass(objects, cache);
     if (fallback !== undefined) {
       spec['priorityClassName'] = metadataOf(fallback)['name'];
       priority = Number(fallback['value']);
       preemptionPolicy = typeof fallback['preemptionPolicy'] === 'string' ? fallback['preemptionPolicy'] : undefined;
     }
   } else {
-    const stored = await objects.read(priorityclasses, undefined, className);
-    if (stored === undefined) throw forbiddenPod(podName, `no PriorityClass with name ${className} was found`);
-    priority = Number(stored.object['value']);
-    preemptionPolicy = typeof stored.object['preemptionPolicy'] === 'string' ? stored.object['preemptionPolicy'] : undefined;
+    // A class the cache lacks may be a moment old: the store decides.
+    const priorityClass = cache?.snapshot()?.get(className) ?? (await objects.read(priorityclasses, undefined, className))?.object;
+    if (priorityClass === undefined) throw forbiddenPod(podName, `no PriorityClass with name ${className} was found`);
+    priority = Number(priorityClass['value']);
+    preemptionPolicy = typeof priorityClass['preemptionPolicy'] === 'string' ? priorityClass['preemptionPolicy'] : undefined;
   }
   const given = spec['priority'];
   if (given !== undefined && given !== null && given !== priority) {

@@ -251,7 +251,7 @@ async function createObject(context: HandlerContext, request: ApiRequest, target
   validateObject(definition, object, undefined);
   await admitNamespace(context, definition, target.namespace, String(metadata['name'] ?? ''));
   runAdmission(context, target, { newObject: object });
-  await admitCreate(context.objects, definition, target.namespace, object, { dryRun, nowMs: context.clock.now() });
+  await admitCreate(context.objects, context.admissionCaches, definition, target.namespace, object, { dryRun, nowMs: context.clock.now() });
   // A pod created already on a node is checked against the node's allocation ledger like a binding (decision 0005).
   const nodeName = podNodeName(definition, object);
   const created =

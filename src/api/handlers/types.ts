@@ -9,6 +9,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { RunningWatch, WatchSink } from '../storage/watch.js';
 import type { NamespaceCache } from '../storage/namespace-cache.js';
 import type { WatchCaches } from '../storage/watch-cache.js';
+import type { PrefixCache } from '../storage/prefix-cache.js';
 
 export interface ApiRequest {
   /** Upper-case HTTP method. */
@@ -72,4 +73,11 @@ export interface HandlerContext {
   readonly namespaceCache?: NamespaceCache;
   /** host:port for discovery's serverAddressByClientCIDRs. */
   readonly serverAddress: string;
+  /** ResourceQuotas and PriorityClasses for admission (absent: admission reads the store each time). */
+  readonly admissionCaches?: AdmissionCaches;
+}
+
+export interface AdmissionCaches {
+  readonly quotas: PrefixCache;
+  readonly priorityClasses: PrefixCache;
 }
