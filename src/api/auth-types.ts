@@ -8,6 +8,10 @@ import type { PeerCertificate } from 'node:tls';
 export interface UserInfo {
   readonly name: string;
   readonly groups: readonly string[];
+  /** A unique id of the user, when the credential names one (token file uid, service account uid). */
+  readonly uid?: string;
+  /** What else the authenticator knows (a service account token's pod, its credential id). */
+  readonly extra?: { readonly [key: string]: readonly string[] };
 }
 
 /** What the authenticator sees of a request. */

@@ -19,6 +19,7 @@ import { createActorSystem, createLogger, Prng, systemClock, type ActorSystem } 
 import { WsTransport } from '../actors/ws-transport.js';
 import { apiEndpointBehavior } from './actor-face/endpoint.js';
 import { actorPodLogReader } from './handlers/logs.js';
+import { actorNodeStatsReader } from './handlers/metrics.js';
 import { API_ENDPOINT_PATH, API_SERVER_PROTOCOL } from './actor-face/protocol.js';
 import { withLinkFaults } from '../cluster/chaos-links.js';
 import { ensureClusterPki } from '../cluster/pki.js';
@@ -118,6 +119,8 @@ export async function runApiServer(config: ApiServerProcessConfig, log: Logger):
       limits: { maxInFlight: config.maxInFlight },
       log,
       podLogs: actorPodLogReader(() => actorSystem),
+      nodeStats: actorNodeStatsReader(() => actorSystem),
+      serviceAccountKeys: pki.serviceAccountKeys,
     });
     // The same pipeline for the cluster's components, over the actor transport: a peer must present a
     // certificate of the cluster CA, and its subject (CN user, O groups) is who it acts as.

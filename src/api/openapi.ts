@@ -160,7 +160,7 @@ function schemasFor(definition: ResourceDefinition, components: Map<string, Open
   };
   return {
     [schemaName(definition)]: kindSchema,
-    ...(definition.virtual === true ? {} : { [schemaName({ ...definition, kind: definition.listKind })]: listSchema }),
+    ...(definition.verbs.includes('list') ? { [schemaName({ ...definition, kind: definition.listKind })]: listSchema } : {}),
   };
 }
 

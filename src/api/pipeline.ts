@@ -1,20 +1,29 @@
 // The API server's request pipeline without HTTP: `handle(request) → response` for an already
 // authenticated user. Order: request info → authorize (403 with the authorizer's reason) → route
 // (discovery / resource; unknown → 404) → the resource handlers (decode → default → validate →
-// admit → store). server.ts puts limits and authentication in front of it; the cluster's components
-// can call it directly over the actor transport later.
+// admit → store). server.ts puts limits and authentication in front of it (with `authenticate` from
+// here: the configured authenticator plus this server's service account tokens); the cluster's
+// components call it directly over the actor transport. pods/log, pods/eviction, the refused pod
+// streams (exec, attach, portforward) and serviceaccounts/token are routed to their handlers here.
 
+import { handleMetrics, type NodeStatsReader } from './handlers/metrics.js';
+import { METRICS_GROUP } from './registry/metrics.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.js';
 import { systemClock } from '../actors/clock.js';
 import type { StoreClient } from '../store/client.js';
-import type { Authorizer, RequestAttributes } from './auth-types.js';
+import type { AuthenticationResult, Authenticator, Authorizer, Credentials, RequestAttributes } from './auth-types.js';
 import { discoveryResponse } from './handlers/discovery.js';
 import { handleResource } from './handlers/resource.js';
 import type { AdmissionCheck, ApiRequest, ApiResponse, HandlerContext, TableConverter } from './handlers/types.js';
 import { parseRequestInfo } from './request-info.js';
 import { Registry, defaultRegistry } from './registry/index.js';
-import { namespaces, pods } from './registry/core.js';
+import { namespaces, pods, serviceaccounts } from './registry/core.js';
+import { requestToken } from './handlers/token-request.js';
+import { STREAMING_SUBRESOURCES, refuseStream } from './handlers/pod-streams.js';
+import { ServiceAccountTokens } from './auth/service-account-tokens.js';
+import { requestAuthentication, storeLookup } from './auth/request-authentication.js';
+import { generateSigningKeyPair, type SigningKeyPair } from './auth/jwt.js';
 import { handlePodLog, type PodLogReader } from './handlers/logs.js';
 import { evict } from './handlers/eviction.js';
 import { ObjectStore, type ObjectStoreOptions } from './storage/object-store.js';
@@ -61,10 +70,24 @@ export interface ApiHandlerOptions {
   readonly logFollowPollMs?: number;
   /** Keep ResourceQuotas and PriorityClasses in watched caches for admission (default true; false: store reads). */
   readonly admissionCaches?: boolean;
+  /** How metrics.k8s.io reaches node agents (the actor transport in api/main.ts); absent: 503. */
+  readonly nodeStats?: NodeStatsReader;
+  /** Static tokens and client certificates (auth/authenticator.ts); service account tokens are added here. */
+  readonly authenticator?: Authenticator;
+  /** The key pair service account tokens are signed with (the cluster's pki/sa.key, sa.pub); absent: one made in memory. */
+  readonly serviceAccountKeys?: SigningKeyPair;
+  /** The `iss` of service account tokens (default auth/service-account-tokens.ts). */
+  readonly serviceAccountIssuer?: string;
+  /** The audiences this server accepts in tokens (default ['https://kubernetes.default.svc']). */
+  readonly apiAudiences?: readonly string[];
 }
 
 export interface ApiHandler {
   handle(request: ApiRequest): Promise<ApiResponse>;
+  /** Who is asking: the configured authenticator, then service account tokens for a bearer token it rejects. */
+  authenticate(credentials: Credentials): Promise<AuthenticationResult>;
+  /** Issues and checks this server's service account tokens. */
+  readonly serviceAccountTokens: ServiceAccountTokens;
   /** Create the system namespaces that are missing. */
   ensureSystemNamespaces(): Promise<void>;
   /**
@@ -98,7 +121,8 @@ function forbiddenMessage(attributes: RequestAttributes, reason: string): string
   if (attributes.kind === 'nonResource') return `forbidden: User "${attributes.user.name}" cannot ${attributes.verb} path "${attributes.path}"${reason === '' ? '' : `: ${reason}`}`;
   if (reason.includes(' is forbidden: ')) return reason;
   const resource = attributes.subresource === undefined ? attributes.resource : `${attributes.resource}/${attributes.subresource}`;
-  const what = `${resource}${attributes.apiGroup === '' ? '' : `.${attributes.apiGroup}`}${attributes.name === undefined ? '' : ` "${attributes.name}"`}`;
+  // Kubernetes names the resource without its subresource here: `pods "web" is forbidden: … "pods/exec"`.
+  const what = `${attributes.resource}${attributes.apiGroup === '' ? '' : `.${attributes.apiGroup}`}${attributes.name === undefined ? '' : ` "${attributes.name}"`}`;
   const scope = attributes.namespace === undefined ? 'at the cluster scope' : `in the namespace "${attributes.namespace}"`;
   return `${what} is forbidden: User "${attributes.user.name}" cannot ${attributes.verb} resource "${resource}" in API group "${attributes.apiGroup}" ${scope}${reason === '' ? '' : `: ${reason}`}`;
 }
@@ -124,7 +148,18 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       : { quotas: new PrefixCache(options.store, objects.prefix(resourcequotas, undefined), clock), priorityClasses: new PrefixCache(options.store, objects.prefix(priorityclasses, undefined), clock) };
   // CRDs are listed and watched from the first discovery, OpenAPI or unknown-resource request on.
   const crds = new CrdServing(registry, objects, options.store, clock, options.log);
+  const serviceAccountTokens = new ServiceAccountTokens({
+    keys: options.serviceAccountKeys ?? generateSigningKeyPair(),
+    clock,
+    lookup: storeLookup(objects),
+    ...(options.serviceAccountIssuer === undefined ? {} : { issuer: options.serviceAccountIssuer }),
+    ...(options.apiAudiences === undefined ? {} : { audiences: options.apiAudiences }),
+  });
+  const { authenticate, authenticateToken } = requestAuthentication(options.authenticator, serviceAccountTokens);
+
   const context: HandlerContext = {
+    serviceAccountTokens,
+    authenticateToken,
     registry,
     objects,
     authorizer: options.authorizer,
@@ -174,6 +209,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       if (info.verb !== 'get') throw errors.methodNotAllowed();
       const logOptions = { objects, pods, reader: options.podLogs, clock: context.clock, ...(options.logFollowPollMs === undefined ? {} : { pollIntervalMs: options.logFollowPollMs }) };
       return handlePodLog(logOptions, request, info.namespace, info.name);
+    }
+    if (info.subresource !== undefined && STREAMING_SUBRESOURCES.has(info.subresource)) {
+      return refuseStream(context, { definition, verb: info.verb, attributes, namespace: info.namespace, name: info.name, subresource: info.subresource });
     }
     if (info.subresource === 'eviction') {
       if (info.verb !== 'create') throw errors.methodNotAllowed();
@@ -233,6 +271,17 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     if (definition === undefined || info.rest.length > 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const podSubresource = podSubresourceResponse(definition, info, attributes, request);
     if (podSubresource !== undefined) return podSubresource;
+    if (definition.group === METRICS_GROUP && definition.custom !== true) {
+      return handleMetrics({ objects, reader: options.nodeStats, clock: context.clock }, request, {
+        definition,
+        verb: info.verb,
+        ...(info.namespace === undefined ? {} : { namespace: info.namespace }),
+        ...(info.name === undefined ? {} : { name: info.name }),
+      });
+    }
+    if (definition === serviceaccounts && info.subresource === 'token' && info.namespace !== undefined && info.name !== undefined) {
+      return requestToken(context, request, { definition, verb: info.verb, attributes, namespace: info.namespace, name: info.name, subresource: info.subresource });
+    }
     // A CRD delete must know what the CRD served, to delete its custom resources.
     if (isCustomResourceDefinition(definition)) await crds.whenSynced();
     if (definition.custom === true && request.method === 'PATCH' && patchType(request.headers['content-type']) === 'strategic') {
@@ -253,6 +302,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
   }
 
   return {
+    authenticate,
+    serviceAccountTokens,
     registry,
     objects,
     watchCaches,

@@ -19,11 +19,13 @@ import type { Authenticator, Authorizer, UserInfo } from './auth-types.js';
 import type { AdmissionCheck, ApiRequest, ApiResponse, TableConverter, TextSink } from './handlers/types.js';
 import type { RunningWatch } from './storage/watch.js';
 import type { PodLogReader } from './handlers/logs.js';
+import type { NodeStatsReader } from './handlers/metrics.js';
 import { PUBLIC_PATHS, createApiHandler, statusResponse, type ApiHandler } from './pipeline.js';
 import { ApiError, errors } from './status.js';
 import { isWatchRequested } from './request-info.js';
 import { startRbacSync, type RbacCacheSink } from './rbac-sync.js';
 import type { JsonObject } from './registry/types.js';
+import type { SigningKeyPair } from './auth/jwt.js';
 import { ApiMetrics, METRICS_CONTENT_TYPE, METRICS_PATH, type RequestObservation } from './metrics.js';
 import { SYSTEM_PRIORITY_CLASSES } from './registry/scheduling.js';
 
@@ -68,6 +70,10 @@ export interface ApiServerOptions {
   readonly metrics?: ApiMetrics;
   /** How pods/log reaches node agents (api/main.ts: over the actor transport). */
   readonly podLogs?: PodLogReader;
+  /** How metrics.k8s.io reaches node agents (kubectl top); absent: 503. */
+  readonly nodeStats?: NodeStatsReader;
+  /** The service account token key pair (the cluster's pki/sa.key, sa.pub); absent: one made in memory. */
+  readonly serviceAccountKeys?: SigningKeyPair;
 }
 
 export interface ApiServer {
@@ -158,7 +164,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.tableConverter === undefined ? {} : { tableConverter: options.tableConverter }),
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.podLogs === undefined ? {} : { podLogs: options.podLogs }),
+    ...(options.nodeStats === undefined ? {} : { nodeStats: options.nodeStats }),
     serverAddress: `${options.host}:${options.port}`,
+    authenticator: options.authenticator,
+    ...(options.serviceAccountKeys === undefined ? {} : { serviceAccountKeys: options.serviceAccountKeys }),
   });
   await handler.ensureSystemNamespaces();
   // The built-in PriorityClasses (system-node-critical, system-cluster-critical), like kube-apiserver's.
@@ -246,7 +255,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         return;
       }
       let user: UserInfo;
-      const outcome = options.authenticator.authenticate({ headers: request.headers, ...(hasCertificate ? { clientCertificate: peer } : {}) });
+      const outcome = await handler.authenticate({ headers: request.headers, ...(hasCertificate ? { clientCertificate: peer } : {}) });
       if (outcome.kind === 'rejected') {
         log?.debug({ reason: outcome.reason }, 'authentication rejected');
         fail(errors.unauthorized());

@@ -18,6 +18,7 @@ export type StatusReason =
   | 'UnsupportedMediaType'
   | 'NotAcceptable'
   | 'Timeout'
+  | 'ServiceUnavailable'
   | 'InternalError';
 
 export interface StatusCause {

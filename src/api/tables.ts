@@ -200,6 +200,72 @@ const daemonSetColumns: Column[] = [
   selectorColumn,
 ];
 
+function hasTrueCondition(object: JsonObject, type: string): boolean {
+  return objectsOf(objectAt(object, 'status')['conditions']).some((condition) => condition['type'] === type && condition['status'] === 'True');
+}
+
+/** printJob's STATUS: the first that holds of Complete, Failed, Terminating, Suspended, FailureTarget, SuccessCriteriaMet; else Running. */
+function jobStatusText(job: JsonObject): string {
+  if (hasTrueCondition(job, 'Complete')) return 'Complete';
+  if (hasTrueCondition(job, 'Failed')) return 'Failed';
+  if (metadata(job)['deletionTimestamp'] !== undefined) return 'Terminating';
+  if (hasTrueCondition(job, 'Suspended')) return 'Suspended';
+  if (hasTrueCondition(job, 'FailureTarget')) return 'FailureTarget';
+  if (hasTrueCondition(job, 'SuccessCriteriaMet')) return 'SuccessCriteriaMet';
+  return 'Running';
+}
+
+/** printJob's COMPLETIONS: succeeded/completions, or succeeded/1 (of parallelism) for a work-queue Job. */
+function jobCompletionsText(job: JsonObject): string {
+  const spec = objectAt(job, 'spec');
+  const succeeded = numberAt(objectAt(job, 'status'), 'succeeded');
+  if (typeof spec['completions'] === 'number') return `${succeeded}/${spec['completions']}`;
+  const parallelism = numberAt(spec, 'parallelism');
+  return parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
+/** printJob's DURATION: start to completion, or start to now while running; empty before it starts. */
+function jobDurationText(job: JsonObject, nowMs: number): string {
+  const status = objectAt(job, 'status');
+  const start = typeof status['startTime'] === 'string' ? Date.parse(status['startTime']) : Number.NaN;
+  if (Number.isNaN(start)) return '';
+  const end = typeof status['completionTime'] === 'string' ? Date.parse(status['completionTime']) : Number.NaN;
+  return humanDuration((Number.isNaN(end) ? nowMs : end) - start);
+}
+
+const jobColumns: Column[] = [
+  nameColumn,
+  column('Status', jobStatusText, { description: 'Status of the job.' }),
+  column('Completions', jobCompletionsText, { description: 'The completion status of the job.' }),
+  column('Duration', jobDurationText, { description: 'Time required to complete the job.' }),
+  ageColumn,
+  column('Containers', (object) => orNone(templateContainers(object).map((container) => text(container, 'name')).join(',')), { priority: 1, description: 'Names of each container in the template.' }),
+  column('Images', (object) => orNone(templateContainers(object).map((container) => text(container, 'image')).join(',')), { priority: 1, description: 'Images referenced by each container in the template.' }),
+  column('Selector', (object) => selectorText(objectAt(object, 'spec', 'selector')), { priority: 1, description: 'A label query over pods that should match the pod count.' }),
+];
+
+function cronJobContainers(object: JsonObject): JsonObject[] {
+  return objectsOf(objectAt(object, 'spec', 'jobTemplate', 'spec', 'template', 'spec')['containers']);
+}
+const cronJobColumns: Column[] = [
+  nameColumn,
+  column('Schedule', (object) => text(objectAt(object, 'spec'), 'schedule'), { description: 'The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.' }),
+  column('Timezone', (object) => orNone(text(objectAt(object, 'spec'), 'timeZone')), { description: 'The time zone name for the given schedule.' }),
+  column('Suspend', (object) => {
+    const suspend = objectAt(object, 'spec')['suspend'];
+    return typeof suspend === 'boolean' ? (suspend ? 'True' : 'False') : '<unset>';
+  }, { type: 'boolean', description: 'This flag tells the controller to suspend subsequent executions.' }),
+  column('Active', (object) => objectsOf(objectAt(object, 'status')['active']).length, { type: 'integer', description: 'A list of pointers to currently running jobs.' }),
+  column('Last Schedule', (object, nowMs) => {
+    const last = objectAt(object, 'status')['lastScheduleTime'];
+    return last === undefined || last === null ? NONE : ageOf(last, nowMs);
+  }, { description: 'Information when was the last time the job was successfully scheduled.' }),
+  ageColumn,
+  column('Containers', (object) => orNone(cronJobContainers(object).map((container) => text(container, 'name')).join(',')), { priority: 1, description: 'Names of each container in the template.' }),
+  column('Images', (object) => orNone(cronJobContainers(object).map((container) => text(container, 'image')).join(',')), { priority: 1, description: 'Images referenced by each container in the template.' }),
+  column('Selector', (object) => selectorText(objectAt(object, 'spec', 'jobTemplate', 'spec', 'selector')), { priority: 1, description: 'A label query over pods that should match the pod count.' }),
+];
+
 function nodeAddress(node: JsonObject, type: string): string {
   return orNone(objectsOf(objectAt(node, 'status')['addresses']).find((address) => address['type'] === type)?.['address']?.toString() ?? '');
 }
@@ -357,6 +423,8 @@ const COLUMNS_BY_RESOURCE: ReadonlyMap<string, readonly Column[]> = new Map([
   ['rbac.authorization.k8s.io/clusterrolebindings', bindingColumns],
   ['/serviceaccounts', serviceAccountColumns],
   ['/endpoints', endpointsColumns],
+  ['batch/jobs', jobColumns],
+  ['batch/cronjobs', cronJobColumns],
   ...POLICY_TABLE_COLUMNS,
 ]);
 const DEFAULT_COLUMNS: readonly Column[] = [nameColumn, ageColumn];

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The `kplane` command: `up`, `down`, `status`, `logs`, `chaos`, `export-credentials`. It is the
+// The `kplane` command: `up`, `down`, `status`, `logs`, `chaos`, `export-credentials`, `join`, `leave`. It is the
 // person-facing entry point of the local cluster: `npm start` runs `kplane up` in the foreground.
 // `up --only NAME[,NAME]` starts one host's share of a cluster that spans several (docs/multi-host.md). `status` and `chaos` read the
 // config the cluster was started with from the cluster directory (recorded by `up`).
+// `join store-N` / `leave store-N` add a store replica to the running Raft group or remove one
+// (src/cluster/store-membership.ts); a running launcher takes on or lets go of the process on SIGHUP.
 import { parseArgs } from 'node:util';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -20,6 +22,7 @@ import { probeCluster, readRecordedConfig, recordClusterConfig, type ClusterProb
 import { CHAOS_ACTIONS, ChaosError, LINK_ACTIONS, applyLinkFault, describeOutcome, injectProcessFault, isChaosAction, isLinkAction, linkFaultsFile } from '../cluster/chaos.js';
 import { LINK_FAULTS_ENV, NO_LINK_FAULTS, writeLinkFaults } from '../cluster/chaos-links.js';
 import { prettyLogLine } from './pretty-log.js';
+import { describeMembership, joinStoreReplica, leaveStoreReplica, MembershipCommandError } from '../cluster/store-membership.js';
 
 const USAGE = `usage: kplane <command> [options]
   up [--config F] [--dir D] [--detach] [--only NAME[,NAME]]
@@ -28,6 +31,9 @@ const USAGE = `usage: kplane <command> [options]
   export-credentials OUT [--config F] [--dir D]
                                          copy pki/, tokens, cluster secret and kubeconfig to OUT
                                          (another host's cluster dir; docs/multi-host.md)
+  join store-N [--config F] [--dir D]    start store replica N here and add it to the running store
+                                         group (learner, then voter once caught up)
+  leave store-N [--config F] [--dir D]   remove store replica N from the group and stop it
   down [--dir D]                         stop a running cluster
   status [--dir D] [--json]              show each process and its health
   logs COMPONENT [-f] [--dir D]          pretty-print a process's log (-f: keep following it)
@@ -79,7 +85,7 @@ async function up(options: UpOptions): Promise<number> {
   const config = await loadConfig(options.config);
   const dir = new ClusterDir(options.dir);
   // A bad --only is refused before anything is made.
-  if (options.only !== undefined) checkOnly(config, options.only);
+  if (options.only !== undefined) checkOnly(config, options.only, dir.readMembers());
   const previous = dir.readState();
   if (previous !== undefined && isAlive(previous.launcherPid) && previous.launcherPid !== process.pid) {
     process.stderr.write(`a cluster is already running from ${dir.root} (launcher pid ${previous.launcherPid}); run kplane down first\n`);
@@ -113,6 +119,25 @@ async function up(options: UpOptions): Promise<number> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  // SIGHUP (from `kplane join` / `leave`): start the store replicas joined here, stop the removed ones.
+  let reconciling: Promise<void> = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reconciling = reconciling.then(async () => {
+      if (stopping) return;
+      const wanted = planCluster(config, dir, options.only).processes.filter((spec) => spec.role === 'store');
+      for (const name of launcher.names()) {
+        if (name.startsWith('store-') && !wanted.some((spec) => spec.name === name)) {
+          say(`kplane: stopping ${name} (removed from the store group)`);
+          await launcher.retire(name);
+        }
+      }
+      for (const spec of wanted) {
+        if (launcher.names().includes(spec.name)) continue;
+        say(`kplane: starting ${spec.name} (joining the store group)`);
+        await launcher.add(spec).catch((error: unknown) => log.error({ process: spec.name, err: error }, 'joined replica did not start'));
+      }
+    });
+  });
   try {
     await launcher.start(plan.processes, say);
   } catch (error) {
@@ -209,6 +234,9 @@ function printStatus(probe: ClusterProbe): void {
     const health = [replicaColumn(entry), apiColumn(entry)].filter((part) => part !== '').join(' ');
     process.stdout.write(`  ${entry.name.padEnd(nameWidth)}  ${entry.role.padEnd(roleWidth)}  pid ${String(entry.pid ?? '-').padEnd(8)} ${(entry.alive ? entry.status : 'dead').padEnd(10)} restarts ${String(entry.restarts).padEnd(3)} ${health}\n`);
   }
+  if (probe.storeMembership !== undefined) {
+    process.stdout.write(`  store members: ${describeMembership(probe.storeMembership)} (leader ${probe.storeMembership.leader})\n`);
+  }
   if (probe.objects !== undefined) {
     const phases = Object.entries(probe.objects.podsByPhase).map(([phase, count]) => `${count} ${phase}`).join(', ');
     process.stdout.write(`  nodes: ${probe.objects.nodes.ready}/${probe.objects.nodes.total} ready; pods: ${phases === '' ? 'none' : phases}\n`);
@@ -286,6 +314,56 @@ async function exportCredentials(out: string | undefined, options: { config: str
   for (const file of CREDENTIAL_FILES) cpSync(join(dir.root, file), join(target.root, file), { recursive: true });
   process.stdout.write(`kplane: credentials of "${config.name}" copied to ${target.root} (${CREDENTIAL_FILES.join(', ')}); keep them private\n`);
   return 0;
+}
+
+/** How long join/leave wait for the launcher to start or stop a replica. */
+export const SYNC_PROCESSES_TIMEOUT_MS = 60_000;
+
+/**
+ * Makes this directory's launcher run what StoreMembers says: SIGHUP to a running launcher (which
+ * starts joined replicas and stops removed ones), or a new launcher in the background for the joined
+ * replicas when none runs. Resolves once the state file shows it done.
+ */
+async function syncStoreProcesses(dir: ClusterDir, config: string | undefined): Promise<void> {
+  const members = dir.readMembers();
+  const joined = members.joined.map((id) => `store-${id}`);
+  const removed = members.removed.map((id) => `store-${id}`);
+  const state = dir.readState();
+  if (state === undefined || !isAlive(state.launcherPid)) {
+    if (joined.length === 0) return;
+    const code = await up({ config, dir: dir.root, detach: true, only: joined });
+    if (code !== 0) throw new MembershipCommandError(`could not start ${joined.join(', ')} here`);
+    return;
+  }
+  process.kill(state.launcherPid, 'SIGHUP');
+  const deadline = Date.now() + SYNC_PROCESSES_TIMEOUT_MS;
+  for (;;) {
+    const now = dir.readState()?.processes ?? [];
+    const running = joined.every((name) => now.some((entry) => entry.name === name && entry.status === 'running'));
+    const gone = removed.every((name) => !now.some((entry) => entry.name === name));
+    if (running && gone) return;
+    if (Date.now() > deadline) throw new MembershipCommandError(`the launcher (pid ${state.launcherPid}) did not start/stop the store replicas within ${SYNC_PROCESSES_TIMEOUT_MS / 1000} s; see ${dir.logFile('launcher')}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
+}
+
+async function membershipCommand(command: 'join' | 'leave', name: string | undefined, options: { dir: string; config: string | undefined }): Promise<number> {
+  const dir = new ClusterDir(options.dir);
+  const config = await clusterConfigOf(dir, options.config);
+  const say = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  try {
+    const commandOptions = { dir, config, say, syncProcesses: () => syncStoreProcesses(dir, options.config) };
+    await (command === 'join' ? joinStoreReplica(name, commandOptions) : leaveStoreReplica(name, commandOptions));
+    return 0;
+  } catch (error) {
+    if (error instanceof MembershipCommandError) {
+      process.stderr.write(`kplane ${command}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
 }
 
 export const DOWN_TIMEOUT_MS = 30_000;
@@ -395,6 +473,9 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await up({ config: values.config, dir, detach: values.detach ?? false, only: parseOnly(values.only) });
       case 'export-credentials':
         return await exportCredentials(rest[0], { config: values.config, dir });
+      case 'join':
+      case 'leave':
+        return await membershipCommand(command, rest[0], { dir, config: values.config });
       case 'down':
         return await down({ dir });
       case 'status':

@@ -26,6 +26,8 @@ export const REPLICASETS = apps('replicasets', 'ReplicaSet');
 export const STATEFULSETS = apps('statefulsets', 'StatefulSet');
 export const DAEMONSETS = apps('daemonsets', 'DaemonSet');
 export const CONTROLLERREVISIONS = apps('controllerrevisions', 'ControllerRevision');
+export const JOBS: ResourceType = { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true };
+export const CRONJOBS: ResourceType = { group: 'batch', version: 'v1', resource: 'cronjobs', kind: 'CronJob', namespaced: true };
 export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', kind: 'Lease', namespaced: true };
 
 export function apiVersionOf(type: ResourceType): string {

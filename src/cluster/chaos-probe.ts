@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { RemoteStoreClient } from '../store/client/remote-store-client.js';
 import type { ReplicaStatus } from '../store/replica/engine.js';
+import type { MembershipStatus } from '../store/replica/membership.js';
 import { isAlive, type ClusterDir, type ProcessState } from './cluster-dir.js';
 import { defineCluster, processAddress, type ClusterConfig, type ClusterConfigInput } from './config.js';
 import { storeReplicas } from './plan.js';
@@ -67,12 +68,27 @@ export interface ClusterProbe {
   readonly launcherAlive: boolean;
   readonly ready: boolean;
   readonly processes: readonly ProcessProbe[];
+  /** The store group's membership as its leader (or a replica) reports it; absent when none answered. */
+  readonly storeMembership?: MembershipStatus;
+}
+
+/** The store group's membership (voters, learners, addresses), or undefined when no replica answers. */
+export async function probeMembership(dir: ClusterDir, config: ClusterConfig, timeoutMs = PROBE_TIMEOUT_MS): Promise<MembershipStatus | undefined> {
+  const replicas = storeReplicas(config, dir.readMembers());
+  const client = await RemoteStoreClient.connect({ replicas: replicas.map((replica) => replica.node), secret: dir.secret(), name: 'kplane-probe', attemptTimeoutMs: timeoutMs, membershipRefreshMs: 0 });
+  try {
+    return await client.membership(timeoutMs * 2);
+  } catch {
+    return undefined;
+  } finally {
+    await client.close();
+  }
 }
 
 /** Asks every store replica of `config` for its Raft status (in parallel); keyed by process name. */
 export async function probeReplicas(dir: ClusterDir, config: ClusterConfig, timeoutMs = PROBE_TIMEOUT_MS): Promise<Map<string, ReplicaProbe>> {
-  const replicas = storeReplicas(config);
-  const client = await RemoteStoreClient.connect({ replicas: replicas.map((replica) => replica.node), secret: dir.secret(), name: 'kplane-probe', attemptTimeoutMs: timeoutMs });
+  const replicas = storeReplicas(config, dir.readMembers());
+  const client = await RemoteStoreClient.connect({ replicas: replicas.map((replica) => replica.node), secret: dir.secret(), name: 'kplane-probe', attemptTimeoutMs: timeoutMs, membershipRefreshMs: 0 });
   try {
     const answers = await Promise.all(
       replicas.map(async (replica): Promise<[string, ReplicaProbe]> => {
@@ -170,6 +186,7 @@ export async function probeCluster(dir: ClusterDir, config: ClusterConfig | unde
   if (state === undefined) return undefined;
   const launcherAlive = isAlive(state.launcherPid);
   const replicas = config !== undefined && launcherAlive ? await probeReplicas(dir, config, timeoutMs) : new Map<string, ReplicaProbe>();
+  const storeMembership = config !== undefined && launcherAlive ? await probeMembership(dir, config, timeoutMs) : undefined;
   const caCert = config !== undefined && launcherAlive ? clusterCaCert(dir) : undefined;
   const processes = await Promise.all(
     state.processes.map(async (entry): Promise<ProcessProbe> => {
@@ -182,7 +199,7 @@ export async function probeCluster(dir: ClusterDir, config: ClusterConfig | unde
   );
   const readyApi = processes.find((entry) => entry.api?.ready === true)?.api;
   const objects = readyApi !== undefined && caCert !== undefined ? await probeObjects(dir, readyApi.url, caCert, timeoutMs) : undefined;
-  return { dir: dir.root, ...(objects === undefined ? {} : { objects }), configName: state.configName, launcherPid: state.launcherPid, launcherAlive, ready: state.ready, processes };
+  return { dir: dir.root, ...(objects === undefined ? {} : { objects }), configName: state.configName, launcherPid: state.launcherPid, launcherAlive, ready: state.ready, processes, ...(storeMembership === undefined ? {} : { storeMembership }) };
 }
 
 /** The replica that leads in the highest term any replica reports, if one does. */

@@ -199,7 +199,8 @@ function validateProcessAddresses(config: ClusterConfig): void {
   if (config.store.host !== undefined) requireHost('store.host', config.store.host);
   const known = clusterProcessNames(config);
   for (const [name, entry] of Object.entries(config.processes ?? {})) {
-    if (!known.includes(name)) {
+    // store-N beyond store.replicas: a replica that joins a running group (`kplane join store-N`).
+    if (!known.includes(name) && !/^store-[1-9][0-9]*$/.test(name)) {
       throw new ConfigError(`processes.${name}`, `is not a process of this config (its processes: ${known.join(', ')})`);
     }
     if (typeof entry !== 'object' || entry === null) throw new ConfigError(`processes.${name}`, `must be { listen?, advertise? }, got ${JSON.stringify(entry)}`);

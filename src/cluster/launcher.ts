@@ -2,6 +2,8 @@
 // the cluster as its own OS process in order, waits for each to say it is ready (an IPC message),
 // restarts a process that dies with exponential backoff, and on stop terminates them in reverse
 // order (SIGTERM, then SIGKILL after a timeout), leaving no orphans. It keeps the state file current.
+// A running launcher can take on a process (`add`: a store replica joined by `kplane join`) and let
+// one go (`retire`: a replica removed by `kplane leave`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import type { Logger } from 'pino';
@@ -69,6 +71,31 @@ export class Launcher {
       onProgress(`[${position + 1}/${specs.length}] ${spec.name} ready (pid ${entry.child?.pid ?? '?'})`);
     }
     this.ready = true;
+    this.saveState();
+  }
+
+  /** Names of the processes it supervises. */
+  names(): string[] {
+    return this.supervised.map((entry) => entry.spec.name);
+  }
+
+  /** Starts one more process (after the initial start) and waits for it to be ready; restarted like the others. */
+  async add(spec: ProcessSpec): Promise<void> {
+    if (this.stopping || this.supervised.some((entry) => entry.spec.name === spec.name)) return;
+    const entry: Supervised = { spec, child: undefined, restarts: 0, backoffMs: RESTART_BACKOFF_MIN_MS, startedAtMs: 0, status: 'starting', restartTimer: undefined };
+    this.supervised.push(entry);
+    await this.launch(entry);
+  }
+
+  /** Stops one process for good and drops it from the state file. */
+  async retire(name: string): Promise<void> {
+    const entry = this.supervised.find((candidate) => candidate.spec.name === name);
+    if (entry === undefined) return;
+    this.supervised.splice(this.supervised.indexOf(entry), 1);
+    if (entry.restartTimer !== undefined) clearTimeout(entry.restartTimer);
+    const child = entry.child;
+    entry.child = undefined; // onExit ignores a child that is no longer the entry's
+    await stopChild(child, STOP_TIMEOUT_MS);
     this.saveState();
   }
 

@@ -17,6 +17,7 @@ import { stringify as toYaml } from 'yaml';
 import { systemClock, type Clock } from '../actors/clock.js';
 import { NODES_GROUP, NODE_USER_PREFIX } from '../api/auth/node-restriction.js';
 import { SUPERUSER_GROUP } from '../api/auth/rbac.js';
+import { generateSigningKeyPair, isUsableKeyPair, type SigningKeyPair } from '../api/auth/jwt.js';
 
 export const PKI_DIR = 'pki';
 /** The hosts every serving certificate names (issue 6: the API server on loopback). */
@@ -49,6 +50,8 @@ export interface ClusterPki {
   readonly admin: KeyAndCertificate;
   readonly controllerManager: KeyAndCertificate;
   readonly scheduler: KeyAndCertificate;
+  /** The key pair service account tokens are signed with (pki/sa.key, pki/sa.pub: ECDSA P-256), the same for every API server. */
+  readonly serviceAccountKeys: SigningKeyPair;
   /** A node agent's client certificate (CN system:node:<name>, O system:nodes), issued once and kept in pki/nodes/. */
   nodeCertificate(nodeName: string): KeyAndCertificate;
   /** A fresh client certificate signed by the CA, not written anywhere (tests, short-lived tools). */
@@ -260,9 +263,12 @@ export function ensureClusterPki(dir: string, options: PkiOptions = {}): Cluster
   const controllerManager = ensureLeaf('kube-controller-manager', { commonName: CONTROLLER_MANAGER_USER, organizations: [], usage: 'client' });
   const scheduler = ensureLeaf('kube-scheduler', { commonName: SCHEDULER_USER, organizations: [], usage: 'client' });
 
+  const serviceAccountKeys = ensureServiceAccountKeys(pkiDir, log);
+
   return {
     dir: pkiDir,
     caCert: caCertPem,
+    serviceAccountKeys,
     apiServer,
     admin,
     controllerManager,
@@ -277,6 +283,20 @@ export function ensureClusterPki(dir: string, options: PkiOptions = {}): Cluster
       return issue(authority, { commonName: user, organizations: groups, usage: 'client' }, clock);
     },
   };
+}
+
+/** pki/sa.key and pki/sa.pub, made when missing or unusable (a half-written or mismatched pair). */
+function ensureServiceAccountKeys(pkiDir: string, log: Logger | undefined): SigningKeyPair {
+  const keyPath = join(pkiDir, 'sa.key');
+  const publicPath = join(pkiDir, 'sa.pub');
+  const privateKey = readIfExists(keyPath);
+  const publicKey = readIfExists(publicPath);
+  if (privateKey !== undefined && publicKey !== undefined && isUsableKeyPair({ privateKey, publicKey })) return { privateKey, publicKey };
+  const made = generateSigningKeyPair();
+  writeAtomically(keyPath, made.privateKey, 0o600);
+  writeAtomically(publicPath, made.publicKey, 0o644);
+  log?.info({ path: keyPath }, 'service account key pair created');
+  return made;
 }
 
 /** True when `certPem` was signed by `caPem` (a check for tests and for `kplane status`). */

@@ -4,10 +4,12 @@
 // API server's actor-transport face with its own cluster-CA certificate). A component whose
 // implementation has not landed yet is listed in `missing`, so `kplane up` can say plainly what it
 // did not start (today: none).
+// The store replicas are the config's (ids 1..store.replicas, the group's bootstrap voters) plus those
+// joined from this cluster directory, minus those removed (`kplane join`/`leave`, StoreMembers).
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { clusterProcessNames, processAddress, type ClusterConfig } from './config.js';
-import type { ClusterDir } from './cluster-dir.js';
+import { NO_STORE_MEMBERS, type ClusterDir, type StoreMembers } from './cluster-dir.js';
 import type { ProcessSpec } from './launcher.js';
 
 export interface ClusterPlan {
@@ -35,33 +37,44 @@ export interface StoreReplicaPlan {
   readonly listenHost: string;
 }
 
-/** The store replicas of a config: ids 1..N, replica N listening on basePort + N - 1. */
-export function storeReplicas(config: ClusterConfig): StoreReplicaPlan[] {
-  return Array.from({ length: config.store.replicas }, (_, index) => {
-    const id = index + 1;
-    const port = config.store.basePort + index;
-    const name = `store-${id}`;
-    const address = processAddress(config, name);
-    return { id, name, node: `${name}@${address.advertise}:${port}`, port, listenHost: address.listen };
-  });
+/** Store replica `id` of a config: `store-<id>`, listening on basePort + id - 1 (its own address from `processes`). */
+export function storeReplica(config: ClusterConfig, id: number): StoreReplicaPlan {
+  const port = config.store.basePort + id - 1;
+  const name = `store-${id}`;
+  const address = processAddress(config, name);
+  return { id, name, node: `${name}@${address.advertise}:${port}`, port, listenHost: address.listen };
+}
+
+/** The group's bootstrap voters: the config's replicas 1..store.replicas (its configuration at log index 0). */
+export function bootstrapVoters(config: ClusterConfig): number[] {
+  return Array.from({ length: config.store.replicas }, (_, index) => index + 1);
+}
+
+/** The store replicas: the config's ids 1..N and the joined ones, without the removed ones. */
+export function storeReplicas(config: ClusterConfig, members: StoreMembers = NO_STORE_MEMBERS): StoreReplicaPlan[] {
+  const ids = [...new Set([...bootstrapVoters(config), ...members.joined])].filter((id) => !members.removed.includes(id)).sort((a, b) => a - b);
+  return ids.map((id) => storeReplica(config, id));
 }
 
 /** The `--replicas` argument every store process and store client takes: `1=node,2=node,…`. */
-export function replicaListArgument(config: ClusterConfig): string {
-  return storeReplicas(config)
+export function replicaListArgument(config: ClusterConfig, members: StoreMembers = NO_STORE_MEMBERS): string {
+  return storeReplicas(config, members)
     .map((replica) => `${replica.id}=${replica.node}`)
     .join(',');
 }
 
-function storeProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec[] {
-  const replicas = replicaListArgument(config);
-  return storeReplicas(config).map((replica) => ({
+function storeProcesses(config: ClusterConfig, dir: ClusterDir, members: StoreMembers): ProcessSpec[] {
+  const replicas = replicaListArgument(config, members);
+  const voters = bootstrapVoters(config).join(',');
+  return storeReplicas(config, members).map((replica) => ({
     name: replica.name,
     role: 'store',
     entry: entryPoint('store/replica/main.js'),
     args: [
       '--id', String(replica.id),
       '--replicas', replicas,
+      '--voters', voters,
+      ...(replica.id > config.store.replicas ? ['--join'] : []),
       '--data-dir', join(dir.root, replica.name, 'data'),
       '--log-level', config.logLevel,
       '--tick-ms', String(config.store.tickMs),
@@ -84,7 +97,7 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function apiServerProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec[] {
+function apiServerProcesses(config: ClusterConfig, dir: ClusterDir, members: StoreMembers): ProcessSpec[] {
   return Array.from({ length: config.apiServer.count }, (_, index) => {
     const name = `apiserver-${index + 1}`;
     const address = processAddress(config, name);
@@ -95,7 +108,7 @@ function apiServerProcesses(config: ClusterConfig, dir: ClusterDir): ProcessSpec
       args: [
         '--dir', dir.root,
         '--name', name,
-        '--replicas', replicaListArgument(config),
+        '--replicas', replicaListArgument(config, members),
         '--host', address.advertise,
         ...(address.listen === address.advertise ? [] : ['--listen-host', address.listen]),
         '--port', String(config.apiServer.port + index),
@@ -198,8 +211,8 @@ export class UnknownProcessError extends Error {
 export const PROCESS_ROLES = ['store', 'apiserver', 'controller-manager', 'scheduler', 'node-agent'] as const;
 
 /** Throws UnknownProcessError unless every entry of `only` is a process name or a role of the config (nothing is made). */
-export function checkOnly(config: ClusterConfig, only: readonly string[]): void {
-  const known = clusterProcessNames(config);
+export function checkOnly(config: ClusterConfig, only: readonly string[], members: StoreMembers = NO_STORE_MEMBERS): void {
+  const known = [...clusterProcessNames(config), ...members.joined.map((id) => `store-${id}`)];
   const unknown = only.filter((name) => !known.includes(name) && !(PROCESS_ROLES as readonly string[]).includes(name));
   if (unknown.length > 0 || only.length === 0) throw new UnknownProcessError(only.length === 0 ? ['(nothing)'] : unknown, known);
 }
@@ -210,9 +223,12 @@ export function checkOnly(config: ClusterConfig, only: readonly string[]): void 
  * arguments of each process are the same either way (every process knows every replica's address).
  */
 export function planCluster(config: ClusterConfig, dir: ClusterDir, only?: readonly string[]): ClusterPlan {
-  if (only !== undefined) checkOnly(config, only);
-  const processes: ProcessSpec[] = [...storeProcesses(config, dir), ...apiServerProcesses(config, dir), ...componentProcesses(config, dir)];
-  const selected = only === undefined ? processes : processes.filter((spec) => only.includes(spec.name) || only.includes(spec.role));
+  const members = dir.readMembers();
+  if (only !== undefined) checkOnly(config, only, members);
+  const processes: ProcessSpec[] = [...storeProcesses(config, dir, members), ...apiServerProcesses(config, dir, members), ...componentProcesses(config, dir)];
+  // A replica joined from this directory is part of this directory's share, whatever `only` says.
+  const joinedHere = new Set(members.joined.map((id) => `store-${id}`));
+  const selected = only === undefined ? processes : processes.filter((spec) => only.includes(spec.name) || only.includes(spec.role) || joinedHere.has(spec.name));
   // A folder (data and log) for each process started here only, not for the other hosts' share.
   for (const spec of selected) dir.processDir(spec.name);
   return { processes: selected, missing: [] };

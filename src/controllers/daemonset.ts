@@ -110,13 +110,22 @@ export class DaemonSetController implements Controller {
     };
   }
 
-  /** Should this DaemonSet run on this node? */
-  private shouldRun(daemonSet: KubeObject, node: KubeObject): boolean {
-    if (isBeingDeleted(node)) return false;
+  /**
+   * Kubernetes' two answers (daemon_controller.go `NodeShouldRunDaemonPod`): should a pod be made on this
+   * node (nodeSelector matches and every NoSchedule/NoExecute taint is tolerated), and may a pod already
+   * there keep running (nodeSelector matches and every NoExecute taint is tolerated: a NoSchedule taint
+   * added later keeps out new pods, not the one running).
+   */
+  private placement(daemonSet: KubeObject, node: KubeObject): { readonly shouldRun: boolean; readonly shouldContinueRunning: boolean } {
+    if (isBeingDeleted(node)) return { shouldRun: false, shouldContinueRunning: false };
     const podSpec = fieldOf(templateOf(daemonSet), 'spec');
     const nodeSelector = fieldOf(podSpec, 'nodeSelector') as Record<string, string>;
-    if (!selectorMatches({ matchLabels: nodeSelector }, metaOf(node).labels)) return false;
-    return untolerated(taintsOf(node), [...tolerationsOf(podSpec), ...DAEMON_TOLERATIONS], ['NoSchedule', 'NoExecute']).length === 0;
+    if (!selectorMatches({ matchLabels: nodeSelector }, metaOf(node).labels)) return { shouldRun: false, shouldContinueRunning: false };
+    const tolerations = [...tolerationsOf(podSpec), ...DAEMON_TOLERATIONS];
+    return {
+      shouldRun: untolerated(taintsOf(node), tolerations, ['NoSchedule', 'NoExecute']).length === 0,
+      shouldContinueRunning: untolerated(taintsOf(node), tolerations, ['NoExecute']).length === 0,
+    };
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -136,8 +145,10 @@ export class DaemonSetController implements Controller {
       byNode.set(node, [...(byNode.get(node) ?? []), pod]);
     }
     const nodes = this.nodes?.list() ?? [];
-    const wanted = nodes.filter((node) => this.shouldRun(daemonSet, node));
+    const wanted = nodes.filter((node) => this.placement(daemonSet, node).shouldRun);
     const wantedNames = new Set(wanted.map(nameOf));
+    // Nodes where a pod already there stays, though none would be made now (an untolerated NoSchedule taint).
+    const keptNames = new Set(nodes.filter((node) => !wantedNames.has(nameOf(node)) && this.placement(daemonSet, node).shouldContinueRunning).map(nameOf));
     if (needsSync && !isBeingDeleted(daemonSet)) {
       const toCreate: string[] = [];
       const toDelete: KubeObject[] = [];
@@ -150,7 +161,12 @@ export class DaemonSetController implements Controller {
         // More than one on a node: keep the oldest.
         toDelete.push(...running.sort((a, b) => (metaOf(a).creationTimestamp ?? '').localeCompare(metaOf(b).creationTimestamp ?? '')).slice(1));
       }
-      for (const [node, pods] of byNode) if (!wantedNames.has(node)) toDelete.push(...pods.filter((pod) => !isBeingDeleted(pod)));
+      for (const [node, pods] of byNode) {
+        if (wantedNames.has(node)) continue;
+        // On a node it may stay on, only a Failed pod goes (and is not made again).
+        const leaving = keptNames.has(node) ? pods.filter((pod) => podPhase(pod) === 'Failed') : pods;
+        toDelete.push(...leaving.filter((pod) => !isBeingDeleted(pod)));
+      }
       toDelete.push(...this.rollingVictims(daemonSet, wanted, byNode, hash, toDelete));
       await this.createOn(daemonSet, toCreate, hash);
       await this.deletePods(daemonSet, toDelete);

@@ -2,7 +2,8 @@
 // RollingUpdate one step per sync (deployment-plan.ts keeps invariant 5 with terminating pods counted),
 // Recreate (old sets to zero, wait until their pods are gone, then the new set), the revision annotation
 // (a template that matches an old set makes it new again with the next revision: that is how
-// `kubectl rollout undo` works), revisionHistoryLimit, pause, and the status `kubectl rollout status`
+// `kubectl rollout undo` works), revisionHistoryLimit, pause, proportional scaling of the active sets
+// when replicas change mid-rollout (paused or not), and the status `kubectl rollout status`
 // reads: observedGeneration, replicas, updatedReplicas, readyReplicas, availableReplicas,
 // unavailableReplicas, conditions Available and Progressing (with progressDeadlineSeconds).
 
@@ -13,7 +14,9 @@ import {
   canonicalJson,
   nextNewSetReplicas,
   nextOldSetReplicas,
+  podsCommitted,
   podTemplateHash,
+  proportionalReplicas,
   rollingLimits,
   type IntOrPercent,
   type ReplicaSetCounts,
@@ -180,15 +183,18 @@ export class DeploymentController implements Controller {
       if (revised !== snapshot.newSet) snapshot = { ...snapshot, newSet: revised };
       const strategy = stringField(fieldOf(specOf(deployment), 'strategy'), 'type') ?? 'RollingUpdate';
       if (strategy === 'Recreate') await this.stepRecreate(snapshot);
-      else await this.stepRollingUpdate(snapshot);
+      // A change of replicas mid-rollout is spread over the active sets first; the rollout goes on next sync.
+      else if (!(await this.scaleProportionally(snapshot))) await this.stepRollingUpdate(snapshot);
       snapshot = this.snapshot(deployment, this.ownedSets(deployment));
       await this.cleanupHistory(snapshot);
     } else {
-      // Paused: no rollout, but a change of replicas still scales a single active set.
+      // Paused: no rollout, but a change of replicas still scales a single active set, or several in proportion.
       const active = [...(snapshot.newSet === undefined ? [] : [snapshot.newSet]), ...snapshot.oldSets].filter((set) => desiredOf(set) > 0);
       const only = active[0];
       if (active.length === 1 && only !== undefined && desiredOf(only) !== snapshot.replicas) {
         await this.scaleSet(snapshot, only, snapshot.replicas);
+        snapshot = this.snapshot(deployment, this.ownedSets(deployment));
+      } else if (await this.scaleProportionally(snapshot)) {
         snapshot = this.snapshot(deployment, this.ownedSets(deployment));
       }
     }
@@ -369,6 +375,48 @@ export class DeploymentController implements Controller {
       const set = snapshot.oldSets.find((candidate) => nameOf(candidate) === name);
       if (set !== undefined) await this.scaleSet(snapshot, set, replicas);
     }
+  }
+
+  /**
+   * A scaling event (Kubernetes' `isScalingEvent`): an active set whose desired-replicas annotation is not
+   * the Deployment's replicas. With two or more active sets of a RollingUpdate Deployment, the change is
+   * spread over them in proportion (deployment-plan.ts); every active set then carries the new annotations.
+   * Returns true when it scaled.
+   */
+  private async scaleProportionally(snapshot: Snapshot): Promise<boolean> {
+    const strategy = stringField(fieldOf(specOf(snapshot.deployment), 'strategy'), 'type') ?? 'RollingUpdate';
+    if (strategy === 'Recreate') return false;
+    // Oldest first, the new set last (it is the newest).
+    const active = [...snapshot.oldSets, ...(snapshot.newSet === undefined ? [] : [snapshot.newSet])].filter((set) => desiredOf(set) > 0);
+    if (active.length < 2) return false;
+    const annotated = (set: KubeObject, annotation: string): number | undefined => {
+      const value = metaOf(set).annotations?.[annotation];
+      const parsed = value === undefined ? Number.NaN : Number(value);
+      return Number.isInteger(parsed) ? parsed : undefined;
+    };
+    const scaling = active.some((set) => {
+      const desired = annotated(set, DESIRED_REPLICAS_ANNOTATION);
+      return desired !== undefined && desired !== snapshot.replicas;
+    });
+    if (!scaling) return false;
+    const state = this.rolloutState(snapshot);
+    const sizes = proportionalReplicas({
+      replicas: snapshot.replicas,
+      limits: state.limits,
+      sets: active.map((set) => ({
+        name: nameOf(set),
+        desired: desiredOf(set),
+        maxReplicasBefore: annotated(set, MAX_REPLICAS_ANNOTATION),
+        activePods: this.counts(snapshot, set).activePods,
+        availablePods: this.counts(snapshot, set).availablePods,
+      })),
+      statusReplicas: numberField(statusOf(snapshot.deployment), 'replicas', 0),
+      committed: podsCommitted(state),
+    });
+    // Shrinking sets first: the pods they give up make the room the growing ones take.
+    const ordered = [...active].sort((a, b) => (sizes.get(nameOf(a)) ?? 0) - desiredOf(a) - ((sizes.get(nameOf(b)) ?? 0) - desiredOf(b)));
+    for (const set of ordered) await this.scaleSet(snapshot, set, sizes.get(nameOf(set)) ?? desiredOf(set));
+    return true;
   }
 
   private async stepRecreate(snapshot: Snapshot): Promise<void> {

@@ -11,10 +11,12 @@ import type { Logger } from 'pino';
 import {
   apiVersionOf,
   CONFIGMAPS,
+  CRONJOBS,
   DAEMONSETS,
   DEPLOYMENTS,
   isConflict,
   isNotFound,
+  JOBS,
   PODS,
   REPLICASETS,
   SERVICEACCOUNTS,
@@ -36,7 +38,7 @@ export const ORPHAN_FINALIZER = 'orphan';
  * The kinds whose owner references the collector follows (as owners and as dependents). Not secrets:
  * the controller manager's role may not read them (src/api/auth/bootstrap-policy.ts).
  */
-export const GC_RESOURCE_TYPES: readonly ResourceType[] = [PODS, REPLICASETS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, CONFIGMAPS, SERVICES, SERVICEACCOUNTS];
+export const GC_RESOURCE_TYPES: readonly ResourceType[] = [PODS, REPLICASETS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, CONFIGMAPS, SERVICES, SERVICEACCOUNTS, JOBS, CRONJOBS];
 
 export interface GarbageCollectorEnv {
   readonly client: ApiClient;

@@ -11,6 +11,7 @@ import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { DisruptionController } from './disruption.js';
 import { GarbageCollector } from './garbage-collector.js';
+import { JobController } from './job.js';
 import { controllerActor, type ControllerActorOptions } from './machinery/controller-actor.js';
 import { EventRecorder } from './machinery/event-recorder.js';
 import { FencedTransport } from './machinery/fenced-transport.js';
@@ -19,11 +20,13 @@ import { LeaderElector, leaderElectionConfig, type LeaderElectionConfig } from '
 import type { Controller } from './machinery/reconcile.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
+import { PodGarbageCollector, type PodGcOptions } from './pod-gc.js';
 import { ReplicaSetController } from './replicaset.js';
 import { ResourceQuotaController } from './resource-quota.js';
+import { ServiceAccountController } from './serviceaccount.js';
 import { StatefulSetController } from './statefulset.js';
 
-export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace', 'disruption', 'resource-quota'] as const;
+export const CONTROLLER_NAMES = ['replicaset', 'deployment', 'statefulset', 'daemonset', 'node-lifecycle', 'garbage-collector', 'namespace', 'job', 'serviceaccount', 'pod-gc', 'disruption', 'resource-quota'] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** How the manager supervises its controllers: one-for-one, at most 10 restarts a minute, then escalate. */
@@ -41,6 +44,8 @@ export interface ControllerManagerOptions {
   readonly controllerOptions?: ControllerActorOptions;
   /** Grace period, default toleration and eviction rate of the node lifecycle controller. */
   readonly nodeLifecycle?: NodeLifecycleOptions;
+  /** Orphan quarantine and terminated-pod threshold of the pod garbage collector. */
+  readonly podGc?: PodGcOptions;
   /** Keep the Lease on stop (a crash, as tests simulate) instead of releasing it. */
   readonly keepLeaseOnStop?: boolean;
   /** Observes leadership changes (tests and metrics). */
@@ -60,7 +65,7 @@ interface ManagerState {
   term: Term | undefined;
 }
 
-function makeController(name: ControllerName, client: ApiClient, clock: Clock, log: Logger, nodeLifecycle: NodeLifecycleOptions): Controller {
+function makeController(name: ControllerName, client: ApiClient, clock: Clock, log: Logger, settings: Pick<ControllerManagerOptions, 'nodeLifecycle' | 'podGc'>): Controller {
   const events = new EventRecorder(client, `${name}-controller`, clock, log);
   const env = { client, clock, log, events };
   switch (name) {
@@ -73,11 +78,17 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
     case 'daemonset':
       return new DaemonSetController(env);
     case 'node-lifecycle':
-      return new NodeLifecycleController({ ...env, ...nodeLifecycle });
+      return new NodeLifecycleController({ ...env, ...settings.nodeLifecycle });
     case 'garbage-collector':
       return new GarbageCollector(env);
     case 'namespace':
       return new NamespaceController(env);
+    case 'job':
+      return new JobController(env);
+    case 'serviceaccount':
+      return new ServiceAccountController(env);
+    case 'pod-gc':
+      return new PodGarbageCollector({ ...env, ...settings.podGc });
     case 'disruption':
       return new DisruptionController(env);
     case 'resource-quota':
@@ -91,7 +102,7 @@ function beginTerm(ctx: ActorContext<ControllerManagerMessage>, options: Control
   const factory = new SharedInformerFactory(client, { clock: ctx.clock, log: ctx.log });
   const children = (options.controllers ?? CONTROLLER_NAMES).map((name) =>
     ctx.spawn(
-      controllerActor(() => makeController(name, client, ctx.clock, ctx.log.child({ controller: name }), options.nodeLifecycle ?? {}), factory, options.controllerOptions),
+      controllerActor(() => makeController(name, client, ctx.clock, ctx.log.child({ controller: name }), options), factory, options.controllerOptions),
       { name },
     ),
   );

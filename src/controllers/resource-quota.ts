@@ -9,7 +9,7 @@
 
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.js';
-import { CONFIGMAPS, DAEMONSETS, DEPLOYMENTS, PODS, REPLICASETS, SECRETS, SERVICES, STATEFULSETS, ApiClientError, isConflict, isNotFound, type ApiClient, type KubeObject, type ResourceType } from '../client/index.js';
+import { CONFIGMAPS, CRONJOBS, DAEMONSETS, DEPLOYMENTS, JOBS, PODS, REPLICASETS, SECRETS, SERVICES, STATEFULSETS, ApiClientError, isConflict, isNotFound, type ApiClient, type KubeObject, type ResourceType } from '../client/index.js';
 import { INGRESSES, PODDISRUPTIONBUDGETS, RESOURCEQUOTAS } from '../client/resources-policy.js';
 import { countResourceName, formatUsage, podCountsAgainstQuota, quotaAmounts, usageForQuota, type Usage } from '../api/admission/quota-usage.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
@@ -24,7 +24,7 @@ export const QUOTA_CONFLICT_RETRY_MS = 50;
 const PERSISTENTVOLUMECLAIMS: ResourceType = { group: '', version: 'v1', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', namespaced: true };
 
 /** The kinds a quota can count, by the names their usage appears under. */
-const COUNTED_TYPES: readonly ResourceType[] = [PODS, SERVICES, CONFIGMAPS, SECRETS, PERSISTENTVOLUMECLAIMS, RESOURCEQUOTAS, DEPLOYMENTS, REPLICASETS, STATEFULSETS, DAEMONSETS, PODDISRUPTIONBUDGETS, INGRESSES];
+const COUNTED_TYPES: readonly ResourceType[] = [PODS, SERVICES, CONFIGMAPS, SECRETS, PERSISTENTVOLUMECLAIMS, RESOURCEQUOTAS, DEPLOYMENTS, REPLICASETS, STATEFULSETS, DAEMONSETS, JOBS, CRONJOBS, PODDISRUPTIONBUDGETS, INGRESSES];
 
 const POD_RESOURCE = /^(pods|cpu|memory|ephemeral-storage|(requests|limits)\..+)$/;
 

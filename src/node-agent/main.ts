@@ -24,6 +24,9 @@ import { simulatedNodesBehavior } from './actor.js';
 import { ProcessNode } from './process.js';
 import type { NodeSpec } from './registration.js';
 import { NODE_LOGS_PATH, NODE_LOGS_PROTOCOL, nodeLogsBehavior, simulatedLogSource, type LogSourceSlot } from './logs.js';
+import { mergeProtocols } from '../api/actor-face/protocol.js';
+import { ProcessUsage } from './process-usage.js';
+import { NODE_STATS_PATH, NODE_STATS_PROTOCOL, nodeStatsBehavior, processStatsSource, simulatedStatsSource, type StatsSourceSlot } from './stats.js';
 
 const COMPONENT = 'node-agent';
 const AGENT_ACTOR_NAME = 'node-agent';
@@ -71,12 +74,21 @@ interface ShutdownIntent {
 }
 
 /** A process-runtime node as an actor; on stop its pods keep running unless the shutdown says otherwise. */
-function processNodeAgent(spec: NodeSpec, connection: ApiConnection, dataDir: string, shutdown: ShutdownIntent, logs: LogSourceSlot): Behavior<never, ProcessNode> {
+function processNodeAgent(spec: NodeSpec, connection: ApiConnection, dataDir: string, shutdown: ShutdownIntent, logs: LogSourceSlot, stats: StatsSourceSlot): Behavior<never, ProcessNode> {
   return {
     async start(ctx) {
       const node = new ProcessNode({ client: connection.client, clock: ctx.clock, log: ctx.log, spec, dataDir, agentNode: connection.node });
       await node.start();
       logs.current = { read: (request) => node.readLog(request) };
+      // The window is the time since the previous read (the first read averages over the processes' lives).
+      let lastReadMs = ctx.clock.now();
+      const window = (): number => {
+        const now = ctx.clock.now();
+        const windowMs = Math.max(1, now - lastReadMs);
+        lastReadMs = now;
+        return windowMs;
+      };
+      stats.current = processStatsSource(node, new ProcessUsage(ctx.clock), ctx.clock, window);
       return node;
     },
     receive(_ctx, node) {
@@ -84,6 +96,7 @@ function processNodeAgent(spec: NodeSpec, connection: ApiConnection, dataDir: st
     },
     stop(_ctx, node) {
       logs.current = undefined;
+      stats.current = undefined;
       node.stop({ killPods: shutdown.killPods });
     },
   };
@@ -113,13 +126,17 @@ async function startNodeAgent({ args, values, log, stopping }: ComponentContext)
   };
   try {
     for (const name of names) {
-      connections.set(name, await connectToApi({ node: name, apiServer: args.apiServer, caCert: pki.caCert, certificate: pki.nodeCertificate(name), log, extraProtocol: NODE_LOGS_PROTOCOL }));
+      connections.set(name, await connectToApi({ node: name, apiServer: args.apiServer, caCert: pki.caCert, certificate: pki.nodeCertificate(name), log, extraProtocol: mergeProtocols(NODE_LOGS_PROTOCOL, NODE_STATS_PROTOCOL) }));
     }
     // pods/log: each node serves its logs on its own connection, where the API server reaches it
     // (docs/decisions/0008-pod-logs.md); simulated nodes answer synthetic lines.
     const processLogs: LogSourceSlot = { current: undefined };
+    // metrics.k8s.io (kubectl top) the same way: each node answers its usage on its connection.
+    const processStats: StatsSourceSlot = { current: undefined };
     for (const connection of connections.values()) {
       connection.system.spawn(nodeLogsBehavior(mode === 'simulated' ? { current: simulatedLogSource } : processLogs), { name: NODE_LOGS_PATH.slice('/user/'.length) });
+      const stats = mode === 'simulated' ? { current: simulatedStatsSource(connection.client, connection.node, systemClock) } : processStats;
+      connection.system.spawn(nodeStatsBehavior(stats), { name: NODE_STATS_PATH.slice('/user/'.length) });
     }
     await Promise.all([...connections.values()].map((connection) => waitForApi(connection, { log: log.child({ node: connection.node }), cancelled: stopping })));
     const clientFor = (name: string): ApiConnection['client'] => {
@@ -131,7 +148,7 @@ async function startNodeAgent({ args, values, log, stopping }: ComponentContext)
     const specs: NodeSpec[] = names.map((name) => ({ name, capacity, ...placement }));
     const [first] = specs;
     if (mode === 'simulated' || first === undefined) agents.spawn(simulatedNodesBehavior({ nodes: specs, clientFor }), { name: AGENT_ACTOR_NAME });
-    else agents.spawn(processNodeAgent(first, connections.get(first.name) as ApiConnection, dataDir as string, shutdown, processLogs), { name: AGENT_ACTOR_NAME });
+    else agents.spawn(processNodeAgent(first, connections.get(first.name) as ApiConnection, dataDir as string, shutdown, processLogs, processStats), { name: AGENT_ACTOR_NAME });
     await whenStarted(agents, `/user/${AGENT_ACTOR_NAME}`);
   } catch (error) {
     await stop();

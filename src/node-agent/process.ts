@@ -232,6 +232,18 @@ export class ProcessNode {
     return readLogFile(path, request, finished);
   }
 
+  /** The running containers and their process groups (pid = group id), for the stats source (stats.ts). */
+  runningContainers(): { readonly namespace: string; readonly pod: string; readonly container: string; readonly pid: number }[] {
+    const found: { namespace: string; pod: string; container: string; pid: number }[] = [];
+    for (const run of this.runs.values()) {
+      if (run.removed) continue;
+      for (const container of run.containers) {
+        if (container.state.kind === 'running' && container.pid !== undefined) found.push({ namespace: run.namespace, pod: run.name, container: container.name, pid: container.pid });
+      }
+    }
+    return found;
+  }
+
   // ---- pod events -----------------------------------------------------------------------------
 
   private onPod(pod: KubeObject): void {

@@ -4,7 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../actors/clock.js';
-import { isAlreadyExists, isNotFound, LEASES, NODES, type ApiClient, type KubeObject } from '../client/index.js';
+import { EVENTS, isAlreadyExists, isNotFound, LEASES, NODES, type ApiClient, type KubeObject } from '../client/index.js';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 export const LEASE_RENEW_INTERVAL_MS = 10_000;
@@ -51,6 +51,7 @@ export class NodeRegistration {
   /** Creates (or keeps) the Node, writes its status, and takes its Lease; renewals follow on the clock. */
   async start(): Promise<void> {
     await this.register();
+    await this.recordStarting();
     await this.renewLease();
   }
 
@@ -107,6 +108,34 @@ export class NodeRegistration {
       'merge',
       'status',
     );
+  }
+
+  /**
+   * The kubelet's `Starting` event about its Node, which `kubectl describe node` shows. Node events
+   * carry the node's name as their uid, as the kubelet's do (kubectl searches by both). Best effort.
+   */
+  private async recordStarting(): Promise<void> {
+    const { client, clock, spec, runtime, log } = this.options;
+    const now = timestamp(clock.now());
+    try {
+      await client.create(EVENTS, 'default', {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `${spec.name}.${clock.now().toString(16)}`, namespace: 'default' },
+        involvedObject: { kind: 'Node', name: spec.name, uid: spec.name },
+        reason: 'Starting',
+        message: `Starting kplane node agent (${runtime}).`,
+        type: 'Normal',
+        source: { component: 'kubelet', host: spec.name },
+        reportingComponent: 'kubelet',
+        reportingInstance: spec.name,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      });
+    } catch (error) {
+      log.debug({ err: error }, 'Starting event not recorded');
+    }
   }
 
   private async renewLease(): Promise<void> {

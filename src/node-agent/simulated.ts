@@ -3,7 +3,10 @@
 // labels, taints, Ready condition), holds a Lease in kube-node-lease renewed every 10 s, and watches
 // only the pods bound to it (fieldSelector spec.nodeName=<node>). Its pods go Pending → Running after
 // startDelayMs and Ready after readyDelayMs; the annotation `kplane.io/simulate` set to "fail" (or
-// "succeed") makes a pod end Failed (exit 1) or Succeeded (exit 0) on cue. A pod being deleted gets
+// "succeed") makes a pod end Failed (exit 1) or Succeeded (exit 0) on cue. A pod that is meant to
+// finish (restartPolicy Never or OnFailure: a Job's) ends by itself as its command line says
+// (simulated-program.ts: `sleep N`, `exit K`, `true`, `false`; no command ends at once with 0); with
+// OnFailure a non-zero exit restarts its containers (restartCount) instead. A pod being deleted gets
 // its containers marked terminated, then is removed with grace 0, as the kubelet does.
 //
 // Everything is driven by the injected Clock; no process is started.
@@ -12,6 +15,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../actors/clock.js';
 import { ApiClientError, Informer, metaOf, PODS, type ApiClient, type KubeObject } from '../client/index.js';
 import { NodeRegistration, timestamp, type NodeSpec } from './registration.js';
+import { simulatedRunOf } from './simulated-program.js';
 
 export { NODE_LEASE_NAMESPACE, LEASE_RENEW_INTERVAL_MS, LEASE_DURATION_SECONDS } from './registration.js';
 /** The annotation that makes a simulated pod end on cue: "fail" or "succeed". */
@@ -43,7 +47,15 @@ interface PodRecord {
   uid: string;
   phase: 'Pending' | 'Running' | 'Ready' | 'Ended' | 'Terminating';
   timer: TimerHandle | undefined;
+  /** When a finite pod's containers exit (simulated-program.ts). */
+  endTimer?: TimerHandle | undefined;
+  /** Container restarts of an OnFailure pod that exited non-zero. */
+  restarts?: number;
 }
+
+/** An OnFailure container's restart delay: at once the first time, then 10 s doubling, at most 5 minutes (as the kubelet). */
+const RESTART_BACKOFF_INITIAL_MS = 10_000;
+const RESTART_BACKOFF_MAX_MS = 300_000;
 
 /** One simulated node: its registration, lease and pods. */
 /** A failed status write or removal is tried this many times in all, backing off from 100 ms to 5 s. */
@@ -108,7 +120,7 @@ export class SimulatedNode {
   stop(): void {
     this.stopped = true;
     this.registration.stop();
-    for (const record of this.records.values()) if (record.timer !== undefined) this.options.clock.cancelTimer(record.timer);
+    for (const record of this.records.values()) this.cancelTimers(record);
     this.pods?.stop();
   }
 
@@ -145,7 +157,7 @@ export class SimulatedNode {
     }
     // A cue may arrive on a running pod.
     const cue = meta.annotations?.[SIMULATE_ANNOTATION];
-    if ((record.phase === 'Running' || record.phase === 'Ready') && (cue === 'fail' || cue === 'succeed')) void this.endPod(key, pod, record, cue);
+    if ((record.phase === 'Running' || record.phase === 'Ready') && (cue === 'fail' || cue === 'succeed')) void this.endPod(key, pod, record, cue === 'fail' ? 1 : 0);
   }
 
   /**
@@ -157,8 +169,9 @@ export class SimulatedNode {
     const isReady = status.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') === true;
     const record: PodRecord = { uid: metaOf(pod).uid ?? '', phase: isReady ? 'Ready' : 'Running', timer: undefined };
     this.records.set(key, record);
-    if (isReady) return;
     const startedAt = status.startTime ?? timestamp(this.options.clock.now());
+    this.scheduleEnd(key, pod, record, Date.parse(startedAt));
+    if (isReady) return;
     record.timer = this.options.clock.setTimer(this.options.readyDelayMs ?? 0, () => void this.readyPod(key, pod, record, startedAt));
   }
 
@@ -166,7 +179,7 @@ export class SimulatedNode {
     const meta = metaOf(pod);
     const key = `${meta.namespace ?? ''}/${meta.name ?? ''}`;
     const record = this.records.get(key);
-    if (record?.timer !== undefined) this.options.clock.cancelTimer(record.timer);
+    if (record !== undefined) this.cancelTimers(record);
     this.records.delete(key);
   }
 
@@ -218,7 +231,7 @@ export class SimulatedNode {
     record.timer = undefined;
     if (this.stopped || this.records.get(key) !== record || record.phase !== 'Pending') return;
     const cue = metaOf(pod).annotations?.[SIMULATE_ANNOTATION];
-    if (cue === 'fail' || cue === 'succeed') return this.endPod(key, pod, record, cue);
+    if (cue === 'fail' || cue === 'succeed') return this.endPod(key, pod, record, cue === 'fail' ? 1 : 0);
     const nowMs = this.options.clock.now();
     const now = timestamp(nowMs);
     record.phase = 'Running';
@@ -233,6 +246,7 @@ export class SimulatedNode {
     if (!written) return;
     this.stats.started++;
     if (this.records.get(key) !== record || record.phase !== 'Running') return;
+    this.scheduleEnd(key, pod, record, nowMs);
     record.timer = this.options.clock.setTimer(this.options.readyDelayMs ?? 0, () => void this.readyPod(key, pod, record, now));
   }
 
@@ -243,22 +257,62 @@ export class SimulatedNode {
     const now = timestamp(this.options.clock.now());
     const written = await this.patchStatus(pod, {
       conditions: this.conditions(true, now),
-      containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: true, started: true, restartCount: 0, image: 'simulated', imageID: '', state: { running: { startedAt } } })),
+      containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: true, started: true, restartCount: record.restarts ?? 0, image: 'simulated', imageID: '', state: { running: { startedAt } } })),
     });
     if (written) this.stats.ready++;
   }
 
-  private async endPod(key: string, pod: KubeObject, record: PodRecord, cue: 'fail' | 'succeed'): Promise<void> {
+  private cancelTimers(record: PodRecord): void {
     if (record.timer !== undefined) this.options.clock.cancelTimer(record.timer);
+    if (record.endTimer !== undefined) this.options.clock.cancelTimer(record.endTimer);
     record.timer = undefined;
+    record.endTimer = undefined;
+  }
+
+  /** A finite pod (restartPolicy Never/OnFailure): its containers exit runMs after `startedAtMs`. */
+  private scheduleEnd(key: string, pod: KubeObject, record: PodRecord, startedAtMs: number): void {
+    const run = simulatedRunOf((pod['spec'] ?? {}) as { restartPolicy?: unknown; containers?: unknown });
+    if (run === undefined) return;
+    const elapsed = Number.isFinite(startedAtMs) ? this.options.clock.now() - startedAtMs : 0;
+    record.endTimer = this.options.clock.setTimer(Math.max(0, run.runMs - elapsed), () => void this.containersExited(key, pod, record, run.exitCode));
+  }
+
+  /** The containers exited: the pod ends, or (OnFailure, non-zero) they restart after the backoff. */
+  private async containersExited(key: string, pod: KubeObject, record: PodRecord, exitCode: number): Promise<void> {
+    record.endTimer = undefined;
+    if (this.stopped || this.records.get(key) !== record || (record.phase !== 'Running' && record.phase !== 'Ready')) return;
+    const restartPolicy = (pod['spec'] as { restartPolicy?: string } | undefined)?.restartPolicy;
+    if (exitCode === 0 || restartPolicy !== 'OnFailure') return this.endPod(key, pod, record, exitCode);
+    const restarts = (record.restarts ?? 0) + 1;
+    record.restarts = restarts;
+    const nowMs = this.options.clock.now();
+    const now = timestamp(nowMs);
+    const delayMs = restarts === 1 ? 0 : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_INITIAL_MS * 2 ** Math.min(restarts - 2, 20));
+    const written = await this.patchStatus(pod, {
+      containerStatuses: this.containerNames(pod).map((name) => ({
+        name,
+        ready: record.phase === 'Ready',
+        started: true,
+        restartCount: restarts,
+        image: 'simulated',
+        imageID: '',
+        state: { running: { startedAt: timestamp(nowMs + delayMs) } },
+        lastState: { terminated: { exitCode, reason: 'Error', finishedAt: now } },
+      })),
+    });
+    if (!written || this.records.get(key) !== record) return;
+    this.scheduleEnd(key, pod, record, nowMs + delayMs);
+  }
+
+  private async endPod(key: string, pod: KubeObject, record: PodRecord, exitCode: number): Promise<void> {
+    this.cancelTimers(record);
     record.phase = 'Ended';
     const now = timestamp(this.options.clock.now());
-    const exitCode = cue === 'fail' ? 1 : 0;
-    const reason = cue === 'fail' ? 'Error' : 'Completed';
+    const reason = exitCode === 0 ? 'Completed' : 'Error';
     const written = await this.patchStatus(pod, {
-      phase: cue === 'fail' ? 'Failed' : 'Succeeded',
+      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
       conditions: this.conditions(false, now),
-      containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: false, started: false, restartCount: 0, image: 'simulated', imageID: '', state: { terminated: { exitCode, reason, finishedAt: now } } })),
+      containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: false, started: false, restartCount: record.restarts ?? 0, image: 'simulated', imageID: '', state: { terminated: { exitCode, reason, finishedAt: now } } })),
     });
     if (written && this.records.get(key) === record) this.stats.ended++;
   }
@@ -267,8 +321,7 @@ export class SimulatedNode {
   private async terminate(key: string, pod: KubeObject, existing: PodRecord | undefined): Promise<void> {
     const meta = metaOf(pod);
     const record: PodRecord = existing ?? { uid: meta.uid ?? '', phase: 'Terminating', timer: undefined };
-    if (record.timer !== undefined) this.options.clock.cancelTimer(record.timer);
-    record.timer = undefined;
+    this.cancelTimers(record);
     const wasRunning = record.phase === 'Running' || record.phase === 'Ready';
     record.phase = 'Terminating';
     this.records.set(key, record);

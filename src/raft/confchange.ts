@@ -73,9 +73,13 @@ export function allReplicas(conf: ConfState): Set<ReplicaId> {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The data of a ConfChange entry (JSON: small, rare, and readable in a WAL dump). */
+/**
+ * The data of a ConfChange entry (JSON: small, rare, and readable in a WAL dump): the list of
+ * [type, replica] pairs, or { changes, context } when the change carries a context.
+ */
 export function encodeConfChange(change: ConfChange): Uint8Array {
-  return encoder.encode(JSON.stringify(change.changes.map((c) => [c.type, c.replica])));
+  const changes = change.changes.map((c) => [c.type, c.replica]);
+  return encoder.encode(JSON.stringify(change.context === undefined ? changes : { changes, context: change.context }));
 }
 
 export function decodeConfChange(data: Uint8Array): ConfChange {
@@ -85,6 +89,13 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   } catch {
     throw new InvalidConfChangeError('undecodable conf change entry');
   }
+  let context: string | undefined;
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+    const withContext = parsed as { changes?: unknown; context?: unknown };
+    if (typeof withContext.context !== 'string') throw new InvalidConfChangeError('bad conf change context');
+    context = withContext.context;
+    parsed = withContext.changes;
+  }
   if (!Array.isArray(parsed)) throw new InvalidConfChangeError('conf change entry is not a list');
   const changes = parsed.map((item: unknown) => {
     if (!Array.isArray(item) || item.length !== 2) throw new InvalidConfChangeError('bad conf change item');
@@ -93,5 +104,5 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
     if (typeof replica !== 'number') throw new InvalidConfChangeError('bad replica id');
     return { type: type as ConfChangeType, replica };
   });
-  return { changes };
+  return context === undefined ? { changes } : { changes, context };
 }

@@ -63,6 +63,11 @@ export interface ConfChangeSingle {
 /** A membership change: one or more single changes applied together (several mean joint consensus). */
 export interface ConfChange {
   readonly changes: readonly ConfChangeSingle[];
+  /**
+   * Opaque to the core: carried in the entry and handed back to the driver when it is applied (the
+   * store puts the added replica's address here, docs/decisions/0009-store-membership.md).
+   */
+  readonly context?: string;
 }
 
 /**

@@ -78,6 +78,7 @@ export class SchedulerShard {
   private readonly pods: Informer;
   private readonly nodes: Informer;
   private readonly schedulerName: string;
+  private eventSequence = 0;
   private readonly maxBindingsInFlight: number;
   private readonly inFlight = new Set<string>();
   private readonly membership: ShardMembership | undefined;
@@ -254,6 +255,7 @@ export class SchedulerShard {
       await this.options.client.bind(pod.namespace, pod.name, nodeName);
       this.stats.bound++;
       this.queue.done(pod.key);
+      void this.recordEvent(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.namespace}/${pod.name} to ${nodeName}`);
     } catch (error) {
       this.cache.forget(pod.key);
       if (error instanceof ApiClientError && (error.status === 404 || (error.status === 409 && /already assigned|being deleted/.test(error.message)))) {
@@ -271,24 +273,10 @@ export class SchedulerShard {
 
   /** kube-scheduler's FailedScheduling Warning event and PodScheduled=False condition. */
   private async reportUnschedulable(pod: PodInfo, message: string): Promise<void> {
-    const now = new Date(this.options.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const event: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { name: `${pod.name}.${this.options.random.int(0x7fffffff).toString(16)}`, namespace: pod.namespace },
-      involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
-      reason: 'FailedScheduling',
-      message,
-      type: 'Warning',
-      source: { component: this.schedulerName },
-      reportingComponent: this.schedulerName,
-      reportingInstance: `${this.schedulerName}-${this.options.index}`,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
+    const now = this.timestamp();
+    const recorded = await this.recordEvent(pod, 'Warning', 'FailedScheduling', message);
+    if (!recorded) return;
     try {
-      await this.options.client.create(EVENTS, pod.namespace, event);
       await this.options.client.patch(
         PODS,
         pod.namespace,
@@ -299,6 +287,41 @@ export class SchedulerShard {
       );
     } catch (error) {
       this.log.debug({ err: error, pod: pod.key }, 'could not report FailedScheduling');
+    }
+  }
+
+  private timestamp(): string {
+    return new Date(this.options.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  /**
+   * An Event about a pod, as kube-scheduler records them (Scheduled, FailedScheduling), so that
+   * `kubectl describe pod` shows them. Best effort: false when it could not be written.
+   */
+  private async recordEvent(pod: PodInfo, type: 'Normal' | 'Warning', reason: string, message: string): Promise<boolean> {
+    const now = this.timestamp();
+    const event: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      // Named from the clock, the shard and a counter: drawing from the scheduling PRNG would change decisions.
+      metadata: { name: `${pod.name}.${this.options.clock.now().toString(16)}${this.options.index.toString(16)}${(this.eventSequence++).toString(16).padStart(4, '0')}`, namespace: pod.namespace },
+      involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+      reason,
+      message,
+      type,
+      source: { component: this.schedulerName },
+      reportingComponent: this.schedulerName,
+      reportingInstance: `${this.schedulerName}-${this.options.index}`,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    try {
+      await this.options.client.create(EVENTS, pod.namespace, event);
+      return true;
+    } catch (error) {
+      this.log.debug({ err: error, pod: pod.key, reason }, 'event not recorded');
+      return false;
     }
   }
 }

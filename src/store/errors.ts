@@ -24,7 +24,11 @@ export type StoreErrorCode =
   /** Client side: no answer in time; the write may or may not have applied. */
   | 'TIMEOUT'
   /** Replica side: this replica is not the leader (the answer names the leader it knows, if any). */
-  | 'NOT_LEADER';
+  | 'NOT_LEADER'
+  /** A membership change is still being applied (one at a time): retry. */
+  | 'CONF_CHANGE_PENDING'
+  /** A learner is not caught up enough to be promoted yet: retry. */
+  | 'NOT_CAUGHT_UP';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
@@ -103,7 +107,7 @@ export class NotLeaderError extends StoreError {
   }
 }
 
-const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NO_SPACE', 'UNAVAILABLE', 'TIMEOUT', 'NOT_LEADER']);
+const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set<StoreErrorCode>(['NO_SPACE', 'UNAVAILABLE', 'TIMEOUT', 'NOT_LEADER', 'CONF_CHANGE_PENDING', 'NOT_CAUGHT_UP']);
 
 export function isRetryable(code: StoreErrorCode): boolean {
   return RETRYABLE.has(code);

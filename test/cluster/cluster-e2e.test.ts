@@ -12,27 +12,15 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { isAlive } from '../../src/cluster/cluster-dir.js';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
+import { eventually as pollUntil } from '../../src/testing/chaos/pod-invariants.js';
 
 const NAMESPACE = 'default';
 const SIMULATED_NODES = ['sim-1-1', 'sim-1-2', 'sim-1-3'];
 const PROCESS_NODE = 'node-1';
 const WAIT_MS = 20_000;
 
-/** Polls `read` until `accept` holds or the time is up; returns the last value read (errors count as "not yet"). */
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = WAIT_MS): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (accept(last)) return last;
-    } catch {
-      // the API may be briefly unavailable; try again
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return last;
-}
+/** Polls `read` until `accept` holds or WAIT_MS is up (pod-invariants' `eventually` with this file's bound). */
+const eventually = <T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = WAIT_MS): Promise<T | undefined> => pollUntil(read, accept, timeoutMs);
 
 const isReady = (node: k8s.V1Node): boolean => node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') === true;
 

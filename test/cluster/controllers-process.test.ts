@@ -16,6 +16,7 @@ import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
 import { controllerOf, eventually, isAvailable, isTerminating } from '../../src/testing/chaos/pod-invariants.js';
+import { PodWatcher } from './pod-watcher.js';
 
 const NAMESPACE = 'default';
 const LEASE_DURATION_MS = 6_000;
@@ -81,62 +82,6 @@ function deployment(name: string, replicas: number, extra: Partial<k8s.V1Deploym
   };
 }
 
-/**
- * Every pod event of one selector from a resourceVersion on: the current pods, each pod name ever seen
- * by its controller, and a check run after every event. Restarts the watch from the last
- * resourceVersion if the server ends it.
- */
-class PodWatcher {
-  readonly pods = new Map<string, k8s.V1Pod>();
-  readonly everSeen = new Map<string, Set<string>>();
-  private abort: AbortController | undefined;
-  private resourceVersion: string;
-  private closed = false;
-
-  constructor(
-    private readonly kubeConfig: k8s.KubeConfig,
-    private readonly labelSelector: string,
-    initial: k8s.V1PodList,
-    private readonly onEvent: (watcher: PodWatcher) => void,
-  ) {
-    this.resourceVersion = initial.metadata?.resourceVersion ?? '0';
-    for (const pod of initial.items) this.remember(pod);
-  }
-
-  private remember(pod: k8s.V1Pod): void {
-    const name = pod.metadata?.name ?? '';
-    this.pods.set(name, pod);
-    const owner = controllerOf(pod);
-    const names = this.everSeen.get(owner) ?? new Set<string>();
-    names.add(name);
-    this.everSeen.set(owner, names);
-  }
-
-  async start(): Promise<void> {
-    if (this.closed) return;
-    const watch = new k8s.Watch(this.kubeConfig);
-    this.abort = await watch.watch(
-      `/api/v1/namespaces/${NAMESPACE}/pods`,
-      { labelSelector: this.labelSelector, resourceVersion: this.resourceVersion },
-      (phase: string, pod: k8s.V1Pod) => {
-        if (phase === 'ERROR' || phase === 'BOOKMARK') return;
-        this.resourceVersion = pod.metadata?.resourceVersion ?? this.resourceVersion;
-        if (phase === 'DELETED') this.pods.delete(pod.metadata?.name ?? '');
-        else this.remember(pod);
-        this.onEvent(this);
-      },
-      () => {
-        if (!this.closed) setTimeout(() => void this.start().catch(() => undefined), 200);
-      },
-    );
-  }
-
-  stop(): void {
-    this.closed = true;
-    this.abort?.abort();
-  }
-}
-
 interface LeaseHolder {
   readonly identity: string;
   readonly process: string;
@@ -171,7 +116,7 @@ test.serial('kill -9 of the active controller manager mid-rollout: the standby t
   let maxPods = 0;
   let minAvailable = Number.POSITIVE_INFINITY;
   const initial = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` });
-  const watcher = new PodWatcher(kubeConfig, `app=${name}`, initial, (current) => {
+  const watcher = new PodWatcher(kubeConfig, NAMESPACE, `app=${name}`, initial, (current) => {
     const now = Date.now();
     const pods = [...current.pods.values()];
     const available = pods.filter((pod) => isAvailable(pod, now, MIN_READY_SECONDS)).length;

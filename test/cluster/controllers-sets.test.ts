@@ -5,10 +5,18 @@
 //      is gone, web-1.
 //   2. A DaemonSet gets one pod on each of the 4 nodes; one whose nodeSelector matches one pool's nodes
 //      (labelled here through the API, as an operator would: the pools carry no label of their own) gets 2.
+//   3. StatefulSet Parallel (every pod made without waiting: shown with pods that can never be scheduled);
+//      RollingUpdate with a partition (only ordinals ≥ partition, highest first, each after the previous
+//      is Running and Ready; lowering the partition goes on); OnDelete (a pod changes only when deleted);
+//      stable names and the controller-revision-hash / currentRevision / updateRevision status.
+//   4. DaemonSet RollingUpdate (maxUnavailable 1: at most one node without an available pod at every
+//      event); nodes coming and going: a node registered through the API gets a pod, a deleted node's
+//      pod goes; cordoned, a NoSchedule taint and a NoExecute taint as Kubernetes treats them.
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
-import { eventually, isRunningAndReady } from '../../src/testing/chaos/pod-invariants.js';
+import { eventually, isAvailable, isRunningAndReady, isTerminating } from '../../src/testing/chaos/pod-invariants.js';
+import { PodWatcher } from './pod-watcher.js';
 
 const NAMESPACE = 'default';
 const POOL_LABEL = 'kplane.io/pool';
@@ -222,4 +230,262 @@ test.serial('a DaemonSet runs one pod on each of the 4 nodes; one with a nodeSel
   t.is((await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app=one-pool' })).items.length, 2);
   await apps.deleteNamespacedDaemonSet({ namespace: NAMESPACE, name: 'everywhere' });
   await apps.deleteNamespacedDaemonSet({ namespace: NAMESPACE, name: 'one-pool' });
+});
+
+// ---- StatefulSet: Parallel, partitioned RollingUpdate, OnDelete ----------------------------------------
+
+/** No node carries this label: a pod asking for it stays Pending and unscheduled. */
+const NOWHERE = { 'kplane.io/no-such-pool': 'none' };
+const REVISION_HASH = 'controller-revision-hash';
+const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+function statefulSet(name: string, replicas: number, extra: Partial<k8s.V1StatefulSetSpec> = {}, podSpec: Partial<k8s.V1PodSpec> = {}): k8s.V1StatefulSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name },
+    spec: { replicas, serviceName: name, selector: { matchLabels: { app: name } }, template: podTemplate(name, podSpec), ...extra },
+  };
+}
+
+/** One line per pod incarnation change, in watch order: "<name> created|ready|deleting <revision hash>". */
+async function incarnations(kubeConfig: k8s.KubeConfig, app: string): Promise<{ readonly lines: string[]; stop(): void }> {
+  const lines: string[] = [];
+  const noted = new Set<string>();
+  const note = (pod: k8s.V1Pod, happening: string): void => {
+    const key = `${pod.metadata?.uid ?? ''} ${happening}`;
+    if (noted.has(key)) return;
+    noted.add(key);
+    lines.push(`${pod.metadata?.name ?? ''} ${happening} ${pod.metadata?.labels?.[REVISION_HASH] ?? ''}`);
+  };
+  const watcher = await PodWatcher.start(kubeConfig, NAMESPACE, `app=${app}`, (_watcher, phase, pod) => {
+    note(pod, 'created');
+    if (phase === 'DELETED' || isTerminating(pod)) note(pod, 'deleting');
+    else if (isRunningAndReady(pod)) note(pod, 'ready');
+  });
+  return { lines, stop: () => watcher.stop() };
+}
+
+async function setImage(apps: k8s.AppsV1Api, kind: 'StatefulSet' | 'DaemonSet', name: string, image: string): Promise<void> {
+  const body = { spec: { template: { spec: { containers: [{ name: 'app', image, resources: { requests: { cpu: '10m' } } }] } } } };
+  if (kind === 'StatefulSet') await apps.patchNamespacedStatefulSet({ namespace: NAMESPACE, name, body }, MERGE_PATCH);
+  else await apps.patchNamespacedDaemonSet({ namespace: NAMESPACE, name, body }, MERGE_PATCH);
+}
+
+test.serial('a Parallel StatefulSet makes every pod at once, without waiting for the lower ordinals', async (t) => {
+  t.timeout(60_000);
+  const cluster = theCluster();
+  const kubeConfig = cluster.kubeConfig();
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const name = 'par';
+  // Pods that can never be scheduled: OrderedReady would stop at par-0; Parallel makes all four.
+  await apps.createNamespacedStatefulSet({ namespace: NAMESPACE, body: statefulSet(name, 4, { podManagementPolicy: 'Parallel' }, { nodeSelector: NOWHERE }) });
+  const pods = await eventually(
+    async () => (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` })).items,
+    (items) => items.length === 4,
+    20_000,
+  );
+  t.deepEqual((pods ?? []).map((pod) => pod.metadata?.name).sort(), ['par-0', 'par-1', 'par-2', 'par-3'], `four pods with stable names\n${cluster.logTails(10)}`);
+  t.true((pods ?? []).every((pod) => pod.spec?.nodeName === undefined && !isRunningAndReady(pod)), 'none of them scheduled or ready');
+  t.true((pods ?? []).every((pod) => pod.spec?.hostname === pod.metadata?.name && pod.spec?.subdomain === name), 'hostname and subdomain from the set');
+  const status = await eventually(() => apps.readNamespacedStatefulSet({ namespace: NAMESPACE, name }), (set) => set.status?.replicas === 4, 10_000);
+  t.is(status?.status?.replicas, 4);
+  t.is(status?.status?.readyReplicas ?? 0, 0);
+  await apps.deleteNamespacedStatefulSet({ namespace: NAMESPACE, name });
+  await eventually(() => core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` }), (list) => list.items.length === 0, 20_000);
+});
+
+test.serial('StatefulSet RollingUpdate with a partition: only ordinals ≥ partition, highest first, each after the previous is ready; lowering it goes on', async (t) => {
+  t.timeout(120_000);
+  const cluster = theCluster();
+  const kubeConfig = cluster.kubeConfig();
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const name = 'part';
+  await apps.createNamespacedStatefulSet({ namespace: NAMESPACE, body: statefulSet(name, 4, { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } }) });
+  const first = await eventually(() => apps.readNamespacedStatefulSet({ namespace: NAMESPACE, name }), (set) => set.status?.readyReplicas === 4 && set.status.currentRevision !== undefined, 40_000);
+  t.is(first?.status?.readyReplicas, 4, `4 ready\n${cluster.logTails(10)}`);
+  const oldRevision = first?.status?.currentRevision ?? '';
+  const before = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` });
+  t.true(before.items.every((pod) => pod.metadata?.labels?.[REVISION_HASH] === oldRevision), `every pod carries the current revision ${oldRevision}`);
+  const uidOf = (items: readonly k8s.V1Pod[], pod: string): string | undefined => items.find((item) => item.metadata?.name === pod)?.metadata?.uid;
+  const history = await incarnations(kubeConfig, name);
+  t.teardown(() => history.stop());
+
+  await setImage(apps, 'StatefulSet', name, 'nginx:2');
+  const partial = await eventually(
+    () => apps.readNamespacedStatefulSet({ namespace: NAMESPACE, name }),
+    (set) => set.status?.updatedReplicas === 2 && set.status.readyReplicas === 4 && set.status.updateRevision !== oldRevision,
+    60_000,
+  );
+  t.like(partial?.status, { updatedReplicas: 2, currentReplicas: 2, currentRevision: oldRevision }, `${JSON.stringify(partial?.status)}; history: ${history.lines.join(', ')}`);
+  const newRevision = partial?.status?.updateRevision ?? '';
+  t.not(newRevision, oldRevision);
+  const newHash = (line: string): boolean => !line.endsWith(` ${oldRevision}`);
+  // The watch may trail the status read: wait until it has seen the new part-2 ready.
+  const caughtUp = (pod: string): Promise<string[] | undefined> => eventually(async () => history.lines, (lines) => lines.some((line) => line.startsWith(`${pod} ready `) && newHash(line)), 10_000);
+  await caughtUp('part-2');
+  const made = history.lines.filter((line) => line.includes(' created ') && newHash(line)).map((line) => line.split(' ')[0]);
+  t.deepEqual(made, ['part-3', 'part-2'], `the highest ordinal first; history: ${history.lines.join(', ')}`);
+  const index = (prefix: string, updated: boolean): number => history.lines.findIndex((line) => line.startsWith(prefix) && newHash(line) === updated);
+  t.true(index('part-3 ready', true) >= 0 && index('part-3 ready', true) < index('part-2 deleting', false), `part-2 replaced only after the new part-3 was Running and Ready; history: ${history.lines.join(', ')}`);
+  const middle = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` });
+  for (const pod of ['part-0', 'part-1']) t.is(uidOf(middle.items, pod), uidOf(before.items, pod), `${pod} (below the partition) untouched`);
+  for (const pod of middle.items) {
+    const ordinal = Number(pod.metadata?.name?.split('-')[1]);
+    t.is(pod.spec?.containers[0]?.image, ordinal >= 2 ? 'nginx:2' : 'nginx:1', `${pod.metadata?.name ?? ''} image`);
+  }
+
+  // Partition 0: the rest follow, highest first.
+  await apps.patchNamespacedStatefulSet({ namespace: NAMESPACE, name, body: { spec: { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } } } }, MERGE_PATCH);
+  const done = await eventually(
+    () => apps.readNamespacedStatefulSet({ namespace: NAMESPACE, name }),
+    (set) => set.status?.updatedReplicas === 4 && set.status.readyReplicas === 4 && set.status.currentRevision === set.status.updateRevision,
+    60_000,
+  );
+  t.like(done?.status, { updatedReplicas: 4, currentReplicas: 4, currentRevision: newRevision, updateRevision: newRevision }, `${JSON.stringify(done?.status)}; history: ${history.lines.join(', ')}`);
+  await caughtUp('part-0');
+  const allMade = history.lines.filter((line) => line.includes(' created ') && newHash(line)).map((line) => line.split(' ')[0]);
+  t.deepEqual(allMade, ['part-3', 'part-2', 'part-1', 'part-0'], `history: ${history.lines.join(', ')}`);
+  t.true(index('part-1 ready', true) < index('part-0 deleting', false), 'part-0 replaced after the new part-1 was ready');
+  const after = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` });
+  t.deepEqual(after.items.map((pod) => pod.metadata?.name).sort(), ['part-0', 'part-1', 'part-2', 'part-3'], 'the same stable names');
+  t.true(after.items.every((pod) => pod.spec?.containers[0]?.image === 'nginx:2' && pod.metadata?.labels?.[REVISION_HASH] === newRevision), 'every pod on the new revision');
+  history.stop();
+  await apps.deleteNamespacedStatefulSet({ namespace: NAMESPACE, name });
+});
+
+test.serial('StatefulSet OnDelete: no pod changes until deleted; a deleted pod comes back with the new template', async (t) => {
+  t.timeout(90_000);
+  const cluster = theCluster();
+  const kubeConfig = cluster.kubeConfig();
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const name = 'ondel';
+  await apps.createNamespacedStatefulSet({ namespace: NAMESPACE, body: statefulSet(name, 2, { updateStrategy: { type: 'OnDelete' } }) });
+  const first = await eventually(() => apps.readNamespacedStatefulSet({ namespace: NAMESPACE, name }), (set) => set.status?.readyReplicas === 2, 30_000);
+  t.is(first?.status?.readyReplicas, 2, `2 ready\n${cluster.logTails(10)}`);
+  const before = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` });
+  await setImage(apps, 'StatefulSet', name, 'nginx:2');
+  const noted = await eventually(
+    () => apps.readNamespacedStatefulSet({ namespace: NAMESPACE, name }),
+    (set) => (set.status?.observedGeneration ?? 0) >= (set.metadata?.generation ?? 1) && set.status?.updateRevision !== set.status?.currentRevision,
+    20_000,
+  );
+  t.like(noted?.status, { updatedReplicas: 0, currentReplicas: 2 }, JSON.stringify(noted?.status));
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const still = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` });
+  t.deepEqual(still.items.map((pod) => pod.metadata?.uid).sort(), before.items.map((pod) => pod.metadata?.uid).sort(), 'no pod replaced');
+  t.true(still.items.every((pod) => pod.spec?.containers[0]?.image === 'nginx:1'));
+
+  const old1 = still.items.find((pod) => pod.metadata?.name === `${name}-1`);
+  await core.deleteNamespacedPod({ namespace: NAMESPACE, name: `${name}-1` });
+  const back = await eventually(
+    () => core.readNamespacedPod({ namespace: NAMESPACE, name: `${name}-1` }),
+    (pod) => pod.metadata?.uid !== old1?.metadata?.uid && isRunningAndReady(pod),
+    30_000,
+  );
+  t.is(back?.spec?.containers[0]?.image, 'nginx:2', 'the deleted pod comes back with the new template');
+  const status = await eventually(() => apps.readNamespacedStatefulSet({ namespace: NAMESPACE, name }), (set) => set.status?.updatedReplicas === 1 && set.status.readyReplicas === 2, 20_000);
+  t.like(status?.status, { updatedReplicas: 1, readyReplicas: 2 });
+  t.is(back?.metadata?.labels?.[REVISION_HASH], status?.status?.updateRevision, 'its revision label is the update revision');
+  const zero = await core.readNamespacedPod({ namespace: NAMESPACE, name: `${name}-0` });
+  t.is(zero.spec?.containers[0]?.image, 'nginx:1', `${name}-0 keeps the old template`);
+  t.is(zero.metadata?.labels?.[REVISION_HASH], status?.status?.currentRevision, 'its revision label is the current revision');
+  await apps.deleteNamespacedStatefulSet({ namespace: NAMESPACE, name });
+});
+
+// ---- DaemonSet: rolling update, nodes coming and going -------------------------------------------------
+
+function daemonSetOf(name: string, extra: Partial<k8s.V1DaemonSetSpec> = {}): k8s.V1DaemonSet {
+  return { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name }, spec: { selector: { matchLabels: { app: name } }, template: podTemplate(name), ...extra } };
+}
+
+test.serial('DaemonSet RollingUpdate (maxUnavailable 1): pods replaced node by node, never two nodes without an available pod', async (t) => {
+  t.timeout(90_000);
+  const cluster = theCluster();
+  const kubeConfig = cluster.kubeConfig();
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const name = 'roller';
+  await apps.createNamespacedDaemonSet({ namespace: NAMESPACE, body: daemonSetOf(name, { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } } }) });
+  const ready = await eventually(() => apps.readNamespacedDaemonSet({ namespace: NAMESPACE, name }), (set) => set.status?.numberAvailable === ALL_NODES.length, 30_000);
+  t.is(ready?.status?.numberAvailable, ALL_NODES.length, `a pod available on every node\n${cluster.logTails(10)}`);
+  const problems: string[] = [];
+  let leastCovered = ALL_NODES.length;
+  const watcher = await PodWatcher.start(kubeConfig, NAMESPACE, `app=${name}`, (current) => {
+    const now = Date.now();
+    const covered = new Set([...current.pods.values()].filter((pod) => isAvailable(pod, now, 0)).map((pod) => pod.spec?.nodeName ?? ''));
+    leastCovered = Math.min(leastCovered, covered.size);
+    if (covered.size < ALL_NODES.length - 1) problems.push(`only ${[...covered].sort().join(',')} have an available pod`);
+  });
+  t.teardown(() => watcher.stop());
+  await setImage(apps, 'DaemonSet', name, 'nginx:2');
+  const done = await eventually(
+    async () => (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` })).items,
+    (pods) => pods.length === ALL_NODES.length && pods.every((pod) => isRunningAndReady(pod) && pod.spec?.containers[0]?.image === 'nginx:2'),
+    60_000,
+  );
+  watcher.stop();
+  t.deepEqual((done ?? []).map((pod) => pod.spec?.nodeName).sort(), ALL_NODES, `every node on the new template\n${cluster.logTails(10)}`);
+  t.deepEqual(problems, [], 'at most one node without an available pod at every event');
+  t.is(leastCovered, ALL_NODES.length - 1, 'the update took one node at a time');
+  const status = await eventually(() => apps.readNamespacedDaemonSet({ namespace: NAMESPACE, name }), (set) => set.status?.updatedNumberScheduled === ALL_NODES.length, 10_000);
+  t.like(status?.status, { desiredNumberScheduled: 4, updatedNumberScheduled: 4, numberAvailable: 4 });
+  await apps.deleteNamespacedDaemonSet({ namespace: NAMESPACE, name });
+});
+
+test.serial('DaemonSet and nodes coming and going: a registered node gets a pod, a deleted one loses it; cordoned, NoSchedule and NoExecute as Kubernetes', async (t) => {
+  t.timeout(120_000);
+  const cluster = theCluster();
+  const kubeConfig = cluster.kubeConfig();
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const apps = kubeConfig.makeApiClient(k8s.AppsV1Api);
+  const name = 'follower';
+  const extraNode = 'extra-1';
+  const [cordoned, noSchedule, noExecute] = ['sim-1-1', 'sim-1-2', 'sim-2-1'];
+  await apps.createNamespacedDaemonSet({ namespace: NAMESPACE, body: daemonSetOf(name) });
+  const placement = async (): Promise<string[]> =>
+    (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}` })).items
+      .filter((pod) => !isTerminating(pod))
+      .map((pod) => pod.spec?.nodeName ?? '(unbound)')
+      .sort();
+  t.deepEqual(await eventually(placement, (nodes) => nodes.length === ALL_NODES.length, 30_000), ALL_NODES, `a pod on each node\n${cluster.logTails(10)}`);
+  try {
+    // A node registered through the API (as a node agent registers its Node) gets a daemon pod.
+    await core.createNode({ body: { apiVersion: 'v1', kind: 'Node', metadata: { name: extraNode, labels: { 'kubernetes.io/hostname': extraNode } } } });
+    t.deepEqual(await eventually(placement, (nodes) => nodes.includes(extraNode), 20_000), [...ALL_NODES, extraNode].sort(), 'the new node got a pod');
+    // Deleted, it loses it.
+    await core.deleteNode({ name: extraNode });
+    t.deepEqual(await eventually(placement, (nodes) => !nodes.includes(extraNode), 20_000), ALL_NODES, 'the deleted node\'s pod is gone');
+
+    // Cordoned: DaemonSet pods tolerate it; the pod stays and, deleted, is made again there.
+    await core.patchNode({ name: cordoned, body: { spec: { unschedulable: true } } }, MERGE_PATCH);
+    const onCordoned = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}`, fieldSelector: `spec.nodeName=${cordoned}` })).items[0];
+    await core.deleteNamespacedPod({ namespace: NAMESPACE, name: onCordoned?.metadata?.name ?? '' });
+    const remade = await eventually(
+      async () => (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `app=${name}`, fieldSelector: `spec.nodeName=${cordoned}` })).items,
+      (pods) => pods.some((pod) => pod.metadata?.uid !== onCordoned?.metadata?.uid && !isTerminating(pod)),
+      20_000,
+    );
+    t.true((remade ?? []).some((pod) => pod.metadata?.uid !== onCordoned?.metadata?.uid), 'a pod is made again on the cordoned node');
+
+    // An untolerated NoSchedule taint keeps new pods out but leaves the running one (Kubernetes' NodeShouldRunDaemonPod).
+    await core.patchNode({ name: noSchedule, body: { spec: { taints: [{ key: 'dedicated', value: 'other', effect: 'NoSchedule' }] } } }, MERGE_PATCH);
+    const misscheduled = await eventually(() => apps.readNamespacedDaemonSet({ namespace: NAMESPACE, name }), (set) => set.status?.desiredNumberScheduled === ALL_NODES.length - 1, 20_000);
+    t.like(misscheduled?.status, { desiredNumberScheduled: 3, numberMisscheduled: 1 }, JSON.stringify(misscheduled?.status));
+    t.deepEqual(await placement(), ALL_NODES, 'the pod on the NoSchedule-tainted node keeps running');
+
+    // An untolerated NoExecute taint removes it.
+    await core.patchNode({ name: noExecute, body: { spec: { taints: [{ key: 'dedicated', value: 'other', effect: 'NoExecute' }] } } }, MERGE_PATCH);
+    t.deepEqual(await eventually(placement, (nodes) => !nodes.includes(noExecute), 20_000), ALL_NODES.filter((node) => node !== noExecute), 'the pod on the NoExecute-tainted node is removed');
+  } finally {
+    await core.deleteNode({ name: extraNode }).catch(() => undefined);
+    await core.patchNode({ name: cordoned, body: { spec: { unschedulable: null } } }, MERGE_PATCH);
+    for (const node of [noSchedule, noExecute]) await core.patchNode({ name: node, body: { spec: { taints: null } } }, MERGE_PATCH);
+  }
+  // Untainted again: the removed pod comes back.
+  t.deepEqual(await eventually(placement, (nodes) => nodes.length === ALL_NODES.length, 20_000), ALL_NODES, 'a pod on each node again');
+  await apps.deleteNamespacedDaemonSet({ namespace: NAMESPACE, name });
 });

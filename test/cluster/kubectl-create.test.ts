@@ -104,10 +104,78 @@ kubectlTest('create serviceaccount, role, rolebinding, clusterrole and clusterro
   t.regex(printed.stdout, /read\s+Role\/reader\s+\d+s\s+bob\s+devs\s+default\/robot/);
 });
 
-kubectlTest('create job fails clearly: batch/v1 is not served', async (t) => {
-  const created = await env.kubectl(['create', 'job', 'once', '--image=busybox']);
-  t.not(created.code, 0);
-  t.regex(created.stderr, /the server could not find the requested resource/);
+kubectlTest('create job sends protobuf; the Job gets its generated selector, and get jobs prints its columns', async (t) => {
+  const created = await env.kubectl(['create', 'job', 'once', '--image=busybox', '-v=8', '--', 'sh', '-c', 'sleep 1']);
+  t.is(created.code, 0, created.stderr);
+  t.regex(created.stdout, /^job\.batch\/once created$/m);
+  t.regex(created.stderr, /Content-Type: application\/vnd\.kubernetes\.protobuf/, 'the body went as protobuf');
+  const job = (await jsonOf(['get', 'job', 'once'])) as {
+    metadata: { uid: string };
+    spec: { completions: number; parallelism: number; backoffLimit: number; selector: unknown; template: { metadata: { labels: Record<string, string> }; spec: { restartPolicy: string; containers: { name: string; image: string; command: string[] }[] } } };
+  };
+  t.like(job.spec, { completions: 1, parallelism: 1, backoffLimit: 6 });
+  t.deepEqual(job.spec.selector, { matchLabels: { 'batch.kubernetes.io/controller-uid': job.metadata.uid } });
+  t.is(job.spec.template.metadata.labels['batch.kubernetes.io/job-name'], 'once');
+  t.is(job.spec.template.spec.restartPolicy, 'Never');
+  t.like(job.spec.template.spec.containers[0], { name: 'once', image: 'busybox', command: ['sh', '-c', 'sleep 1'] });
+  const listed = await env.kubectl(['get', 'jobs']);
+  t.regex(listed.stdout, /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE$/m);
+  t.regex(listed.stdout, /^once\s+Running\s+0\/1\s+\d+s$/m, 'no controller runs here: Running, no duration yet');
+  const wide = await env.kubectl(['get', 'job', 'once', '-o', 'wide']);
+  t.regex(wide.stdout, /^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR$/m);
+  t.regex(wide.stdout, new RegExp(`^once\\s+Running\\s+0/1\\s+\\d+s\\s+once\\s+busybox\\s+batch\\.kubernetes\\.io/controller-uid=${job.metadata.uid}$`, 'm'));
+  const described = await env.kubectl(['describe', 'job', 'once']);
+  t.is(described.code, 0, described.stderr);
+  t.regex(described.stdout, /^Parallelism:\s+1$/m);
+  t.regex(described.stdout, /^Completions:\s+1$/m);
+  t.regex(described.stdout, /^Backoff Limit:\s+6$/m);
+  t.regex(described.stdout, /^Pods Statuses:\s+0 Active (\(0 Ready\) )?\/ 0 Succeeded \/ 0 Failed$/m);
+  t.regex(described.stdout, /^Labels:\s+batch\.kubernetes\.io\/controller-uid=/m, 'the Job carries its pods\' labels');
+  const always = await env.kubectl(['create', '-f', '-'], { stdin: JSON.stringify({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'bad' }, spec: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } } }) });
+  t.not(always.code, 0);
+  t.regex(always.stderr, /spec\.template\.spec\.restartPolicy/);
+});
+
+kubectlTest('create cronjob, get cj (wide), and create job --from=cronjob', async (t) => {
+  const created = await env.kubectl(['create', 'cronjob', 'tick', '--image=busybox', '--schedule=*/1 * * * *', '--', 'true']);
+  t.is(created.code, 0, created.stderr);
+  t.regex(created.stdout, /^cronjob\.batch\/tick created$/m);
+  const cronJob = (await jsonOf(['get', 'cronjob', 'tick'])) as { spec: Record<string, unknown> };
+  t.like(cronJob.spec, { schedule: '*/1 * * * *', concurrencyPolicy: 'Allow', suspend: false, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1 });
+  const listed = await env.kubectl(['get', 'cj']);
+  t.regex(listed.stdout, /^NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE$/m);
+  t.regex(listed.stdout, /^tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+0\s+<none>\s+\d+s$/m);
+  const wide = await env.kubectl(['get', 'cj', 'tick', '-o', 'wide']);
+  t.regex(wide.stdout, /^tick\s+.*\s+tick\s+busybox\s+<none>$/m);
+  const badSchedule = await env.kubectl(['create', 'cronjob', 'oops', '--image=busybox', '--schedule=every minute']);
+  t.not(badSchedule.code, 0);
+  t.regex(badSchedule.stderr, /spec\.schedule/);
+  const describedCronJob = await env.kubectl(['describe', 'cronjob', 'tick']);
+  t.is(describedCronJob.code, 0, describedCronJob.stderr);
+  t.regex(describedCronJob.stdout, /^Schedule:\s+\*\/1 \* \* \* \*$/m);
+  t.regex(describedCronJob.stdout, /^Concurrency Policy:\s+Allow$/m);
+  const manual = await env.kubectl(['create', 'job', 'tick-manual', '--from=cronjob/tick']);
+  t.is(manual.code, 0, manual.stderr);
+  t.regex(manual.stdout, /^job\.batch\/tick-manual created$/m);
+  const job = (await jsonOf(['get', 'job', 'tick-manual'])) as { metadata: { annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string; controller?: boolean }[] }; spec: { template: { spec: { containers: { command: string[] }[] } } } };
+  t.is(job.metadata.annotations?.['cronjob.kubernetes.io/instantiate'], 'manual');
+  t.like(job.metadata.ownerReferences?.[0], { kind: 'CronJob', name: 'tick', controller: true });
+  t.deepEqual(job.spec.template.spec.containers[0]?.command, ['true']);
+});
+
+kubectlTest('explain job.spec and cronjob.spec print the batch/v1 field descriptions', async (t) => {
+  const job = await env.kubectl(['explain', 'job.spec']);
+  t.is(job.code, 0, job.stderr);
+  t.regex(job.stdout, /GROUP:\s+batch\n/);
+  t.regex(job.stdout, /KIND:\s+Job\n/);
+  t.regex(job.stdout, /VERSION:\s+v1\n/);
+  t.regex(job.stdout, /FIELD: spec <JobSpec>/);
+  t.regex(job.stdout, /backoffLimit\s+<integer>/);
+  t.regex(job.stdout, /Specifies the number of retries before marking this job failed/);
+  t.regex(job.stdout, /template\s+<PodTemplateSpec> -required-/);
+  const cronJob = await env.kubectl(['explain', 'cronjob.spec.concurrencyPolicy']);
+  t.is(cronJob.code, 0, cronJob.stderr);
+  t.regex(cronJob.stdout, /Specifies how to treat concurrent executions of a Job/);
 });
 
 kubectlTest('auth can-i answers yes and no', async (t) => {

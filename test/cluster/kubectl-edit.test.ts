@@ -1,6 +1,6 @@
-// Changing objects with the real kubectl: apply -f (create, then a strategic-merge patch), scale,
-// label, annotate and delete, checked by what kubectl prints and what a later get returns.
-// apply runs with --validate=false: kplane serves no OpenAPI yet (see docs/kubectl.md).
+// Changing objects with the real kubectl: apply -f (create, then a strategic-merge patch, and the
+// patch directives kubectl sends: $setElementOrder, $retainKeys, $deleteFromPrimitiveList, $patch),
+// scale, label, annotate and delete, checked by what kubectl prints and what a later get returns.
 
 import test from 'ava';
 import { kubectlMissingReason, startKubectlEnv, type KubectlEnv } from './kubectl-helpers.js';
@@ -56,6 +56,48 @@ kubectlTest('apply -f creates, a changed file patches, an unchanged one is left 
   t.regex(patched.stderr, /PATCH https:\/\/[^ ]+\/apis\/apps\/v1\/namespaces\/default\/deployments\/app/);
   t.is(await jsonpath('deploy/app', '{.spec.replicas} {.spec.template.spec.containers[*].name} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].value}'), '2 main nginx:1.27 one', 'the side container was removed by the patch; env kept');
   t.is(await jsonpath('deploy/app', '{.metadata.generation}'), '2');
+});
+
+function directivesYaml(recreate: boolean): string {
+  const strategy = recreate ? '{type: Recreate}' : '{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}';
+  const finalizers = recreate ? '[example.com/keep]' : '[example.com/keep, example.com/drop]';
+  const containers = recreate
+    ? '      - {name: b, image: busybox:2, env: [{name: ONE, value: "1"}]}\n      - {name: c, image: busybox}\n'
+    : '      - {name: a, image: busybox}\n      - {name: b, image: busybox, env: [{name: ONE, value: "1"}]}\n';
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: directives, finalizers: ${finalizers}}
+spec:
+  replicas: 1
+  strategy: ${strategy}
+  selector: {matchLabels: {app: directives}}
+  template:
+    metadata: {labels: {app: directives}}
+    spec:
+      containers:
+${containers}`;
+}
+
+kubectlTest('apply -f sends strategic-merge directives: $retainKeys, $setElementOrder, $deleteFromPrimitiveList and $patch delete', async (t) => {
+  const file = env.writeFile('directives.yaml', directivesYaml(false));
+  const created = await env.kubectl(['apply', '-f', file]);
+  t.is(created.code, 0, created.stderr);
+  // A change made on the server, outside the file: apply must keep it.
+  const setEnv = await env.kubectl(['set', 'env', 'deployment/directives', '-c', 'b', 'SERVER=kept']);
+  t.is(setEnv.code, 0, setEnv.stderr);
+  env.writeFile('directives.yaml', directivesYaml(true));
+  const patched = await env.kubectl(['apply', '-f', file, '-v=8']);
+  t.is(patched.code, 0, patched.stderr);
+  t.regex(patched.stdout, /deployment\.apps\/directives configured/);
+  // What kubectl sent (its request body at -v=8), so the test shows which directives it exercised.
+  for (const directive of ['$retainKeys', '$setElementOrder/containers', '$deleteFromPrimitiveList/finalizers', '\\"$patch\\":\\"delete\\"']) t.true(patched.stderr.includes(directive), `kubectl sent ${directive}`);
+  t.is(await jsonpath('deploy/directives', '{.spec.strategy}'), '{"type":"Recreate"}', 'rollingUpdate dropped by $retainKeys');
+  t.is(await jsonpath('deploy/directives', '{.metadata.finalizers}'), '["example.com/keep"]');
+  t.is(await jsonpath('deploy/directives', '{range .spec.template.spec.containers[*]}{.name}:{.image} {end}'), 'b:busybox:2 c:busybox ', 'a deleted, b patched, c added, in the file\'s order');
+  t.is(await jsonpath('deploy/directives', '{.spec.template.spec.containers[0].env[*].name}'), 'ONE SERVER', "the server's env var survives the apply");
+  // Let the object go: the finalizers would hold its deletion (no controller clears them here).
+  t.is((await env.kubectl(['patch', 'deployment', 'directives', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]'])).code, 0);
+  t.is((await env.kubectl(['delete', 'deployment', 'directives'])).code, 0);
 });
 
 kubectlTest('scale changes replicas through the scale subresource', async (t) => {

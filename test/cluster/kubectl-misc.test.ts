@@ -1,6 +1,6 @@
 // More of kubectl's everyday commands against the API server: version, api-resources, run, expose,
 // get all, describe, cordon/uncordon/taint, set image, rollout restart, patch (three types),
-// replace, drain (pods/eviction), events and namespace deletion.
+// replace, drain (pods/eviction), events, namespace deletion, cluster-info and proxy.
 
 import test from 'ava';
 import { kubectlMissingReason, startKubectlEnv, tableRows, type KubectlEnv } from './kubectl-helpers.js';
@@ -145,4 +145,26 @@ kubectlTest('delete namespace --wait=false marks it Terminating', async (t) => {
   t.regex(await ok(t, ['get', 'namespace', 'scratch']), /scratch\s+Terminating/);
   const refused = await env.kubectl(['create', 'configmap', 'late', '-n', 'scratch']);
   t.regex(refused.stderr, /because it is being terminated/);
+});
+
+kubectlTest('cluster-info names the control plane; proxy serves the API on a local port', async (t) => {
+  const info = await ok(t, ['cluster-info']);
+  t.regex(info, new RegExp(`Kubernetes control plane\\S* is running at \\S*${env.server.url.replace(/[.]/g, '\\.')}`));
+
+  const proxy = env.spawnKubectl(['proxy', '--port=0']);
+  t.teardown(() => proxy.stop());
+  let port: string | undefined;
+  for (let attempt = 0; attempt < 100 && port === undefined; attempt++) {
+    port = /Starting to serve on 127\.0\.0\.1:(\d+)/.exec(proxy.output())?.[1];
+    if (port === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (port === undefined) return t.fail(`kubectl proxy printed no address: ${proxy.output()}`);
+  // Plain HTTP to the proxy, which adds the kubeconfig's credentials and speaks TLS to the server.
+  const response = await fetch(`http://127.0.0.1:${port}/api/v1/nodes/node-1`);
+  t.is(response.status, 200);
+  const node = (await response.json()) as { kind?: string; metadata?: { name?: string } };
+  t.is(node.kind, 'Node');
+  t.is(node.metadata?.name, 'node-1');
+  const version = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { minor?: string };
+  t.is(version.minor, '32');
 });

@@ -1,7 +1,8 @@
 // The real kubectl against a whole cluster with its controllers running (ChaosCluster: stores, API
 // server, controller manager, scheduler, simulated nodes): create deployment, rollout status /
 // history / undo (the old ReplicaSet comes back, no third one), wait --for=condition=Available,
-// scale, rollout restart, and delete of a namespace that holds a deployment, which the namespace
+// scale, describe of a deployment, a replica set, a pod and a node with their events, rollout
+// restart, rollout pause / resume, kubectl events, and delete of a namespace that holds a deployment, which the namespace
 // controller finishes.
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -91,8 +92,33 @@ kubectlTest('kubectl rollout status / history / undo, wait Available, scale, res
   t.regex(await ok(['rollout', 'status', 'deployment/web', `--timeout=${ROLLOUT_TIMEOUT}`]), /successfully rolled out/);
   t.is(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}']), '5');
 
+  // describe shows each object's events: the controllers', the scheduler's and the node agent's.
+  const describedDeployment = await ok(['describe', 'deployment', 'web']);
+  t.regex(describedDeployment, /^Events:\s*$/m);
+  t.regex(describedDeployment, /Normal\s+ScalingReplicaSet\s+\S+\s+\S+\s+Scaled up replica set web-\w+ from 3 to 5/);
+  const podName = (await ok(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+  const describedPod = await ok(['describe', 'pod', podName]);
+  t.regex(describedPod, new RegExp(`Normal\\s+Scheduled\\s+\\S+\\s+default-scheduler\\s+Successfully assigned default/${podName} to \\S+`));
+  const describedReplicaSet = await ok(['describe', 'rs', firstReplicaSets[0]?.replace(/^replicaset\.apps\//, '') ?? '']);
+  t.regex(describedReplicaSet, /Normal\s+SuccessfulCreate\s+\S+\s+\S+\s+Created \d+ pod\(s\)/);
+  const nodeName = (await ok(['get', 'pod', podName, '-o', 'jsonpath={.spec.nodeName}'])).trim();
+  t.regex(await ok(['describe', 'node', nodeName]), /Normal\s+Starting\s+\S+\s+kubelet\s+Starting kplane node agent \(simulated\)\./);
+
   t.regex(await ok(['rollout', 'restart', 'deployment/web']), /restarted/);
   t.regex(await ok(['rollout', 'status', 'deployment/web', `--timeout=${ROLLOUT_TIMEOUT}`]), /successfully rolled out/);
+
+  // pause: a template change makes no new ReplicaSet until resume; then the rollout completes.
+  t.regex(await ok(['rollout', 'pause', 'deployment/web']), /paused/);
+  const beforePause = await replicaSetNames('default');
+  t.regex(await ok(['set', 'image', 'deployment/web', 'nginx=nginx:1.28']), /image updated/);
+  await sleep(2_000);
+  t.deepEqual(await replicaSetNames('default'), beforePause, 'no new ReplicaSet while paused');
+  t.regex(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}']), /DeploymentPaused/);
+  t.regex(await ok(['rollout', 'resume', 'deployment/web']), /resumed/);
+  t.regex(await ok(['rollout', 'status', 'deployment/web', `--timeout=${ROLLOUT_TIMEOUT}`]), /successfully rolled out/);
+  t.is(await ok(['get', 'deployment', 'web', '-o', 'jsonpath={.status.updatedReplicas} {.spec.template.spec.containers[0].image}']), '5 nginx:1.28');
+  // kubectl events lists a deployment's events (core/v1 events, filtered with --for).
+  t.regex(await ok(['events', '--for', 'deployment/web']), /ScalingReplicaSet\s+Deployment\/web\s+Scaled/);
 
   // A namespace with a running deployment is deleted to the end by the namespace controller.
   t.regex(await ok(['create', 'namespace', 'doomed']), /namespace\/doomed created/);

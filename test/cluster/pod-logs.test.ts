@@ -1,8 +1,9 @@
 // pods/log and pods/eviction on a whole cluster (`kplane up` through ChaosCluster): a process node runs
 // real `sh -c` children and the API server asks its node agent for their output over the actor
 // transport. kubectl logs prints the output (all, --tail=1, and -f with a later line), client-node's
-// readNamespacedPodLog reads it too, a simulated node answers its synthetic lines, and kubectl drain
-// evicts the pods of the process node through pods/eviction.
+// readNamespacedPodLog reads it too, a simulated node answers its synthetic lines, kubectl top shows
+// both nodes' usage (metrics.k8s.io), and kubectl drain evicts the pods of the process node through
+// pods/eviction.
 
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
@@ -11,27 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
-import { kubectlMissingReason } from './kubectl-helpers.js';
+import { kubectlMissingReason, tableRows } from './kubectl-helpers.js';
+import { SIMULATE_CPU_ANNOTATION, SIMULATE_MEMORY_ANNOTATION } from '../../src/node-agent/stats.js';
+import { eventually as pollUntil } from '../../src/testing/chaos/pod-invariants.js';
 
 const NAMESPACE = 'default';
 const PROCESS_NODE = 'node-1';
 const WAIT_MS = 30_000;
 const KUBECTL_TIMEOUT_MS = 60_000;
 
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = WAIT_MS): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (accept(last)) return last;
-    } catch {
-      // not yet (the API or the pod may not be up)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return last;
-}
+/** Polls `read` until `accept` holds or WAIT_MS is up (pod-invariants' `eventually` with this file's bound). */
+const eventually = <T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = WAIT_MS): Promise<T | undefined> => pollUntil(read, accept, timeoutMs);
 
 interface KubectlResult {
   readonly code: number;
@@ -108,9 +99,22 @@ kubectlTest('kubectl logs (all, --tail, -f), client-node readNamespacedPodLog an
   follower.kill('SIGTERM');
 
   // A simulated node answers synthetic lines.
-  await core.createNamespacedPod({ namespace: NAMESPACE, body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sim' }, spec: { nodeSelector: { 'kplane.io/node-agent': 'simulated' }, containers: [{ name: 'app', image: 'nginx' }] } } });
+  await core.createNamespacedPod({ namespace: NAMESPACE, body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sim', annotations: { [SIMULATE_CPU_ANNOTATION]: '250m', [SIMULATE_MEMORY_ANNOTATION]: '64Mi' } }, spec: { nodeSelector: { 'kplane.io/node-agent': 'simulated' }, containers: [{ name: 'app', image: 'nginx' }] } } });
   const simulated = await eventually(() => kubectl(['logs', 'sim']), (result) => result.code === 0);
   t.regex(simulated?.stdout ?? '', /simulated container app of pod default\/sim started/, JSON.stringify(simulated));
+
+  // kubectl top: metrics.k8s.io from the node agents. The simulated pod reports what its annotations
+  // say; the process node measures its containers' processes and the machine from /proc.
+  const topPods = await eventually(() => kubectl(['top', 'pod', '--no-headers']), (result) => result.code === 0 && tableRows(result.stdout).length === 3);
+  const podRows = new Map(tableRows(topPods?.stdout ?? '').map((row) => [row[0], row]));
+  t.deepEqual(podRows.get('sim'), ['sim', '250m', '64Mi'], `kubectl top pod: ${JSON.stringify(topPods)}\n${logsOnFailure()}`);
+  for (const name of ['hello', 'ticker']) t.regex(podRows.get(name)?.slice(1).join(' ') ?? '', /^\d+m [1-9]\d*Mi$/, `${name}: a real process uses some memory`);
+  const topNodes = await kubectl(['top', 'node', '--no-headers']);
+  t.is(topNodes.code, 0, topNodes.stderr);
+  const nodeRows = new Map(tableRows(topNodes.stdout).map((row) => [row[0], row]));
+  t.regex(nodeRows.get(PROCESS_NODE)?.slice(1).join(' ') ?? '', /^\d+m \d+% [1-9]\d*Mi \d+%$/, topNodes.stdout);
+  // The simulated node: its pod's 250m and 64Mi plus its system's 100m and 512Mi.
+  t.regex(nodeRows.get('sim-1-1')?.slice(1).join(' ') ?? '', /^350m \d+% 576Mi \d+%$/, topNodes.stdout);
 
   // drain evicts the process node's pods (pods/eviction) and they go away.
   const drain = await kubectl(['drain', PROCESS_NODE, '--force', '--grace-period=1', '--timeout=60s']);

@@ -3,10 +3,7 @@
 // for a second manager (409 with Kubernetes' message), and force taking the field over.
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import { startApiServer } from '../../src/api/server.js';
-import { systemClock } from '../../src/actors/clock.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { ADMIN, ruleAuthorizer, testPki, tokenAuthenticator } from './api-helpers.js';
+import { startAdminApiServer } from './api-helpers.js';
 
 type Json = { [field: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -18,23 +15,8 @@ const configMap = (data: Record<string, string>): k8s.KubernetesObject & { data:
 });
 
 test('KubernetesObjectApi server-side apply: create, conflict between managers, force', async (t) => {
-  const pki = testPki();
-  const server = await startApiServer({
-    store: new LocalStore(systemClock),
-    tls: { key: pki.key, cert: pki.cert },
-    host: '127.0.0.1',
-    port: 0,
-    authenticator: tokenAuthenticator({ token: ADMIN }),
-    authorizer: ruleAuthorizer(),
-  });
+  const { server, kubeConfig: kc } = await startAdminApiServer();
   t.teardown(() => server.close());
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: server.url, caData: Buffer.from(pki.cert).toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'u', token: 'token' }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-    currentContext: 'ctx',
-  });
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   const created = (await objects.patch(configMap({ mode: 'fast' }), undefined, undefined, 'alice', false, k8s.PatchStrategy.ServerSideApply)) as Json;
   t.is(created['data']['mode'], 'fast');

@@ -16,12 +16,12 @@ function certificate(subject: Record<string, string | string[]>, extKeyUsage?: s
 test('a known bearer token authenticates its user, with system:authenticated added once', (t) => {
   t.deepEqual(authenticator.authenticate({ headers: { authorization: 'Bearer admintoken' } }), {
     kind: 'authenticated',
-    user: { name: 'admin', groups: ['system:masters', 'system:authenticated'] },
+    user: { name: 'admin', uid: '1', groups: ['system:masters', 'system:authenticated'] },
   });
-  t.deepEqual(authenticator.authenticate({ headers: { authorization: 'bearer bobtoken' } }), { kind: 'authenticated', user: { name: 'bob', groups: ['system:authenticated'] } });
+  t.deepEqual(authenticator.authenticate({ headers: { authorization: 'bearer bobtoken' } }), { kind: 'authenticated', user: { name: 'bob', uid: '2', groups: ['system:authenticated'] } });
   t.deepEqual(authenticator.authenticate({ headers: { authorization: 'Bearer carol-token' } }), {
     kind: 'authenticated',
-    user: { name: 'carol', groups: ['dev', 'system:authenticated'] },
+    user: { name: 'carol', uid: '3', groups: ['dev', 'system:authenticated'] },
   });
 });
 

@@ -108,3 +108,26 @@ test('the user-facing roles nest: view ⊂ edit ⊂ admin, and view cannot read 
   t.true(can('owner', 'create', 'rbac.authorization.k8s.io', 'rolebindings'));
   t.false(rbac.authorize(resource(authenticated('owner'), 'list', '', 'pods', { namespace: 'elsewhere' })).allowed);
 });
+
+test('whoami for everyone; tokens and pod streams for edit, not view; tokenreviews for system:auth-delegator', (t) => {
+  const cache = new RbacCache();
+  for (const object of bootstrapPolicy()) cache.upsert(object['kind'] as RbacKind, object);
+  const bind = (role: string, user: string): void =>
+    cache.upsert('RoleBinding', { metadata: { name: `${user}-${role}`, namespace: 'team' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role }, subjects: [{ kind: 'User', name: user }] });
+  bind('view', 'viewer');
+  bind('edit', 'editor');
+  cache.upsert('ClusterRoleBinding', { metadata: { name: 'proxy-delegator' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' }, subjects: [{ kind: 'User', name: 'proxy' }] });
+  const rbac = new RbacAuthorizer(cache, { superuserGroups: [] });
+  const allowed = (attributes: RequestAttributes): boolean => rbac.authorize(attributes).allowed;
+  t.true(allowed(resource(someone, 'create', 'authentication.k8s.io', 'selfsubjectreviews')));
+  t.true(allowed(resource(authenticated('editor'), 'create', '', 'serviceaccounts', { namespace: 'team', name: 'robot', subresource: 'token' })));
+  t.false(allowed(resource(authenticated('viewer'), 'create', '', 'serviceaccounts', { namespace: 'team', name: 'robot', subresource: 'token' })));
+  for (const stream of ['exec', 'attach', 'portforward']) {
+    t.true(allowed(resource(authenticated('editor'), 'create', '', 'pods', { namespace: 'team', name: 'p', subresource: stream })), stream);
+    t.true(allowed(resource(authenticated('editor'), 'get', '', 'pods', { namespace: 'team', name: 'p', subresource: stream })), stream);
+    t.false(allowed(resource(authenticated('viewer'), 'create', '', 'pods', { namespace: 'team', name: 'p', subresource: stream })), stream);
+  }
+  t.true(allowed(resource(authenticated('proxy'), 'create', 'authentication.k8s.io', 'tokenreviews')));
+  t.true(allowed(resource(authenticated('proxy'), 'create', 'authorization.k8s.io', 'subjectaccessreviews')));
+  t.false(allowed(resource(someone, 'create', 'authentication.k8s.io', 'tokenreviews')));
+});

@@ -3,7 +3,7 @@
 // reissues only the serving certificate, and the admin kubeconfig loads in client-node.
 import test from 'ava';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -92,4 +92,23 @@ test('the admin kubeconfig embeds the CA and client credentials, 0600, and clien
   t.is(Buffer.from(kc.getCurrentUser()?.certData ?? '', 'base64').toString(), pki.admin.cert);
   t.is(Buffer.from(kc.getCurrentUser()?.keyData ?? '', 'base64').toString(), pki.admin.key);
   rmSync(dir, { recursive: true });
+});
+
+test('the service account key pair: made once in pki/ (sa.key 0600, sa.pub), reused, and remade when broken', (t) => {
+  const dir = clusterDir();
+  try {
+    const first = ensureClusterPki(dir);
+    const keyPath = join(dir, 'pki', 'sa.key');
+    t.is(statSync(keyPath).mode & 0o777, 0o600);
+    t.is(readFileSync(join(dir, 'pki', 'sa.pub'), 'utf8'), first.serviceAccountKeys.publicKey);
+    t.is(createPrivateKey(first.serviceAccountKeys.privateKey).asymmetricKeyType, 'ec');
+    // Every API server of the cluster loads the same pair.
+    t.deepEqual(ensureClusterPki(dir).serviceAccountKeys, first.serviceAccountKeys);
+    writeFileSync(keyPath, 'garbage');
+    const remade = ensureClusterPki(dir).serviceAccountKeys;
+    t.not(remade.privateKey, first.serviceAccountKeys.privateKey);
+    t.is(readFileSync(keyPath, 'utf8'), remade.privateKey);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

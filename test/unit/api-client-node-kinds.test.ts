@@ -38,6 +38,8 @@ const OBJECTS: readonly k8s.KubernetesObject[] = [
   { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'rs', namespace: 'kinds' }, spec: { replicas: 1, selector: { matchLabels: labels }, template } } as k8s.KubernetesObject,
   { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ss', namespace: 'kinds' }, spec: { replicas: 1, serviceName: 'svc', selector: { matchLabels: labels }, template } } as k8s.KubernetesObject,
   { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'ds', namespace: 'kinds' }, spec: { selector: { matchLabels: labels }, template } } as k8s.KubernetesObject,
+  { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: 'kinds' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['true'] }] } } } } as k8s.KubernetesObject,
+  { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'cj', namespace: 'kinds' }, spec: { schedule: '0 * * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox', command: ['true'] }] } } } } } } as k8s.KubernetesObject,
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r', namespace: 'kinds' }, rules: rule } as k8s.KubernetesObject,
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'cr' }, rules: rule } as k8s.KubernetesObject,
   { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rb', namespace: 'kinds' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' }, subjects } as k8s.KubernetesObject,

@@ -5,10 +5,7 @@
 
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import { startApiServer } from '../../src/api/server.js';
-import { systemClock } from '../../src/actors/clock.js';
-import { LocalStore } from '../../src/store/local-store.js';
-import { ADMIN, ruleAuthorizer, testPki, tokenAuthenticator } from './api-helpers.js';
+import { startAdminApiServer } from './api-helpers.js';
 import { cronTabCrd } from './crd-fixtures.js';
 
 type CronTab = k8s.KubernetesObject & { spec?: { cronSpec?: string; replicas?: number; image?: string } };
@@ -35,23 +32,8 @@ async function statusOf(promise: Promise<unknown>): Promise<number> {
 }
 
 test('client-node: CRD, custom resources through CustomObjectsApi and KubernetesObjectApi, deletion', async (t) => {
-  const pki = testPki();
-  const server = await startApiServer({
-    store: new LocalStore(systemClock),
-    tls: { key: pki.key, cert: pki.cert },
-    host: '127.0.0.1',
-    port: 0,
-    authenticator: tokenAuthenticator({ token: ADMIN }),
-    authorizer: ruleAuthorizer(),
-  });
+  const { server, kubeConfig: kc } = await startAdminApiServer();
   t.teardown(() => server.close());
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: server.url, caData: Buffer.from(pki.cert).toString('base64'), skipTLSVerify: false }],
-    users: [{ name: 'u', token: 'token' }],
-    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-    currentContext: 'ctx',
-  });
   const extensions = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);

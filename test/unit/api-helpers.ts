@@ -1,12 +1,14 @@
 // Test helpers for the API server tests: a token-map Authenticator, an allow-all / deny-list
 // Authorizer, a self-signed TLS certificate (node:crypto keys + node-forge), and a pipeline backed
-// by LocalStore.
+// by LocalStore; an HTTPS server with a client-node KubeConfig for it.
 
 import { generateKeyPairSync } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
 import forge from 'node-forge';
 import type { Authenticator, Authorizer, RequestAttributes, UserInfo } from '../../src/api/auth-types.js';
 import type { ApiRequest, ApiResponse } from '../../src/api/handlers/types.js';
 import { createApiHandler, type ApiHandler } from '../../src/api/pipeline.js';
+import { startApiServer, type ApiServer } from '../../src/api/server.js';
 import { systemClock } from '../../src/actors/clock.js';
 import { LocalStore } from '../../src/store/local-store.js';
 
@@ -120,4 +122,31 @@ export async function testApi(authorizer: Authorizer = ruleAuthorizer(), watchCa
       return handler.handle(request) as Promise<ApiResponse & { body?: unknown }>;
     },
   };
+}
+
+/** A KubeConfig for @kubernetes/client-node: `token` against the HTTPS server at `url`, trusting `caPem`. */
+export function kubeConfigFor(url: string, token: string, caPem: string = testPki().cert): k8s.KubeConfig {
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: url, caData: Buffer.from(caPem).toString('base64'), skipTLSVerify: false }],
+    users: [{ name: 'u', token }],
+    contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+    currentContext: 'ctx',
+  });
+  return kubeConfig;
+}
+
+/** The HTTPS API server over an in-process store with one admin token, and a client-node KubeConfig for it. */
+export async function startAdminApiServer(): Promise<{ readonly server: ApiServer; readonly kubeConfig: k8s.KubeConfig }> {
+  const pki = testPki();
+  const token = 'test-admin-token';
+  const server = await startApiServer({
+    store: new LocalStore(systemClock),
+    tls: { key: pki.key, cert: pki.cert },
+    host: '127.0.0.1',
+    port: 0,
+    authenticator: tokenAuthenticator({ [token]: ADMIN }),
+    authorizer: ruleAuthorizer(),
+  });
+  return { server, kubeConfig: kubeConfigFor(server.url, token, pki.cert) };
 }

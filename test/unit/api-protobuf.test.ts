@@ -171,6 +171,8 @@ test('Job, HorizontalPodAutoscaler and the RBAC kinds decode', (t) => {
   const podTemplate = sub(6, sub(1), sub(2, sub(2, str(1, 'job'), str(2, 'busybox'), sub(8)), str(3, 'Never')));
   const job = decodeProtobufObject(envelope('batch/v1', 'Job', concatBytes([objectMeta('once'), sub(2, podTemplate, int(7, 0)), sub(3)])));
   t.deepEqual(job['spec'], { template: { spec: { containers: [{ name: 'job', image: 'busybox' }], restartPolicy: 'Never' } }, backoffLimit: 0 });
+  const perIndex = decodeProtobufObject(envelope('batch/v1', 'Job', concatBytes([objectMeta('indexed'), sub(2, podTemplate, int(12, 2), int(13, 1), str(14, 'Failed'), str(15, 'example.com/queue'))])));
+  t.like(perIndex['spec'], { backoffLimitPerIndex: 2, maxFailedIndexes: 1, podReplacementPolicy: 'Failed', managedBy: 'example.com/queue' });
   const hpa = decodeProtobufObject(envelope('autoscaling/v1', 'HorizontalPodAutoscaler', concatBytes([objectMeta('web'), sub(2, sub(1, str(1, 'Deployment'), str(2, 'web'), str(3, 'apps/v1')), int(2, 1), int(3, 5), int(4, 80))])));
   t.deepEqual(hpa['spec'], { scaleTargetRef: { kind: 'Deployment', name: 'web', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 5, targetCPUUtilizationPercentage: 80 });
   const role = decodeProtobufObject(envelope('rbac.authorization.k8s.io/v1', 'Role', concatBytes([objectMeta('r'), sub(2, str(1, 'get'), str(2, ''), str(3, 'pods'))])));

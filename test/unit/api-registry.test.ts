@@ -43,6 +43,8 @@ test('every required resource is served with kind, list kind, short names and sc
     ['rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding', true],
     ['rbac.authorization.k8s.io', 'clusterrolebindings', 'ClusterRoleBinding', false],
     ['authorization.k8s.io', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false],
+    ['authentication.k8s.io', 'selfsubjectreviews', 'SelfSubjectReview', false],
+    ['authentication.k8s.io', 'tokenreviews', 'TokenReview', false],
     ['events.k8s.io', 'events', 'Event', true],
   ];
   for (const [group, plural, kind, namespaced] of expected) {
@@ -52,7 +54,8 @@ test('every required resource is served with kind, list kind, short names and sc
     t.is(found.namespaced, namespaced, plural);
   }
   t.deepEqual(def('apps', 'deployments').shortNames, ['deploy']);
-  t.deepEqual(def('', 'pods').subresources.map((s) => s.name), ['status', 'binding', 'log', 'eviction']);
+  t.deepEqual(def('', 'pods').subresources.map((s) => s.name), ['status', 'binding', 'log', 'eviction', 'exec', 'attach', 'portforward']);
+  t.deepEqual(def('', 'serviceaccounts').subresources.map((s) => s.name), ['token']);
   t.deepEqual(def('authorization.k8s.io', 'selfsubjectaccessreviews').verbs, ['create']);
   const appsList = apiResourceList(registry, 'apps', 'v1') as { resources: Array<{ name: string }> };
   t.true(appsList.resources.some((r) => r.name === 'statefulsets/scale'));

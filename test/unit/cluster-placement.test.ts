@@ -67,7 +67,7 @@ test('--only selects process names and roles, keeps the start order, and refuses
 });
 
 const refusals: Array<[string, ClusterConfigInput, string]> = [
-  ['an unknown process', { processes: { 'store-4': { advertise: '10.0.0.1' } } }, 'processes.store-4'],
+  ['an unknown process', { processes: { 'apiserver-4': { advertise: '10.0.0.1' } } }, 'processes.apiserver-4'],
   ['an unknown field', { processes: { 'store-1': { port: 1 } as unknown as { advertise: string } } }, 'processes.store-1.port'],
   ['a blank listen address', { processes: { 'apiserver-1': { listen: ' ' } } }, 'processes.apiserver-1.listen'],
   ['a wildcard advertise address', { processes: { 'store-1': { advertise: '0.0.0.0' } } }, 'processes.store-1.advertise'],
@@ -80,3 +80,8 @@ for (const [title, input, field] of refusals) {
     t.is(error?.field, field);
   });
 }
+
+test('processes.store-N beyond store.replicas is allowed (a replica that joins with kplane join), and addresses it', (t) => {
+  const config = defineCluster({ processes: { 'store-4': { advertise: '127.0.0.2' } } });
+  t.deepEqual(processAddress(config, 'store-4'), { listen: '127.0.0.2', advertise: '127.0.0.2' });
+});

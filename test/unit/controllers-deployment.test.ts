@@ -7,7 +7,7 @@
 import test from 'ava';
 import { silentLogger, systemClock } from '../../src/actors/index.js';
 import { DEPLOYMENTS, metaOf, PODS, REPLICASETS, type ApiClient, type KubeObject } from '../../src/client/index.js';
-import { DeploymentController, REVISION_ANNOTATION } from '../../src/controllers/deployment.js';
+import { DeploymentController, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, REVISION_ANNOTATION } from '../../src/controllers/deployment.js';
 import { rollingLimits } from '../../src/controllers/deployment-plan.js';
 import { isPodAvailable, isPodPresent, numberField, specOf, statusOf } from '../../src/controllers/machinery/objects.js';
 import { ReplicaSetController } from '../../src/controllers/replicaset.js';
@@ -20,12 +20,12 @@ interface Cluster {
   stop(): void;
 }
 
-async function cluster(seed: number): Promise<Cluster> {
+async function cluster(seed: number, neverReady: (pod: KubeObject) => boolean = () => false): Promise<Cluster> {
   const api = await testApi();
   const client = adminClient(api);
   const env = { client, clock: systemClock, log: silentLogger() };
   const controllers = await runControllers(client, [new ReplicaSetController(env), new DeploymentController(env)]);
-  const agents = [new FakeNodeAgent(client, 'node-a', seed), new FakeNodeAgent(client, 'node-b', seed + 1)];
+  const agents = [new FakeNodeAgent(client, 'node-a', seed, 20, neverReady), new FakeNodeAgent(client, 'node-b', seed + 1, 20, neverReady)];
   for (const agent of agents) await agent.start();
   return {
     client,
@@ -179,5 +179,95 @@ test('a paused Deployment does not roll out until resumed', async (t) => {
   await eventually(async () => (await pods(client, 'app=web')).filter((pod) => imageOf(pod) === 'nginx:1').length === 3, 'a paused Deployment still scales');
   await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { paused: false } });
   await eventually(async () => (await rolledOut(client, 'web')) && (await pods(client, 'app=web')).every((pod) => imageOf(pod) === 'nginx:2'), 'the rollout after resume', 20_000);
+  stop();
+});
+
+test('scaling mid-rollout spreads the change over the active ReplicaSets in proportion, within invariant 5', async (t) => {
+  const seed = 51;
+  t.log(`seed ${seed}`);
+  // Pods of the image nginx:stuck never become ready: the rollout to it stalls with both sets active.
+  const { client, stop } = await cluster(seed, (pod) => imageOf(pod) === 'nginx:stuck');
+  const strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 3, maxUnavailable: 0 } };
+  await client.create(DEPLOYMENTS, 'default', deployment('web', 10, { app: 'web' }, strategy));
+  await eventually(() => rolledOut(client, 'web'), 'the first rollout');
+  let maxPods = 13;
+  let minAvailable = 10;
+  const watcher = await watchEveryEvent(client, 'app=web', (present) => {
+    const available = present.filter((pod) => isPodAvailable(pod, 0, Date.now())).length;
+    if (present.length > maxPods) return `${present.length} pods > ${maxPods}`;
+    if (available < minAvailable) return `${available} available < ${minAvailable}`;
+    return undefined;
+  });
+  const setImage = (image: string): Promise<KubeObject> => client.patch(DEPLOYMENTS, 'default', 'web', { spec: { template: { spec: { containers: [{ name: 'c', image }] } } } });
+  const sizes = async (): Promise<Record<string, number>> => {
+    const sets = (await client.list(REPLICASETS, { namespace: 'default' })).items;
+    return Object.fromEntries(sets.map((set) => [imageOfSet(set), numberField(specOf(set), 'replicas', 0)] as const));
+  };
+  await setImage('nginx:stuck');
+  await eventually(async () => canonical(await sizes()) === canonical({ 'nginx:1': 10, 'nginx:stuck': 3 }), 'the stalled rollout (old 10, new 3)');
+
+  // 10 → 20: 23 places, 10 more: round(10·23/13) = 18 and round(3·23/13) = 5.
+  maxPods = 23;
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { replicas: 20 } });
+  await eventually(async () => canonical(await sizes()) === canonical({ 'nginx:1': 18, 'nginx:stuck': 5 }), 'scaled up in proportion (18 and 5)');
+  for (const set of (await client.list(REPLICASETS, { namespace: 'default' })).items) {
+    t.is(metaOf(set).annotations?.[DESIRED_REPLICAS_ANNOTATION], '20', `${metaOf(set).name ?? ''} desired-replicas`);
+    t.is(metaOf(set).annotations?.[MAX_REPLICAS_ANNOTATION], '23', `${metaOf(set).name ?? ''} max-replicas`);
+  }
+  await eventually(async () => (await pods(client, 'app=web')).filter((pod) => isPodAvailable(pod, 0, Date.now())).length === 18, 'the old set\'s 18 pods available');
+
+  // 20 → 5: 8 places, 15 fewer: round(18·8/23) = 6 and round(5·8/23) = 2. The rollout step that follows may
+  // then move one place (old 6 is one more available than 5 needs): every state of the sets is watched.
+  const history: string[] = [];
+  const byName = new Map<string, KubeObject>();
+  const listed = await client.list(REPLICASETS, { namespace: 'default' });
+  for (const set of listed.items) byName.set(metaOf(set).name ?? '', set);
+  const setWatch = await client.watch(REPLICASETS, { namespace: 'default', resourceVersion: listed.resourceVersion }, (event) => {
+    if (event.type !== 'ADDED' && event.type !== 'MODIFIED') return;
+    const set = event.object as KubeObject;
+    byName.set(metaOf(set).name ?? '', set);
+    history.push(canonical(Object.fromEntries([...byName.values()].map((each) => [imageOfSet(each), numberField(specOf(each), 'replicas', 0)] as const))));
+  });
+  minAvailable = 5;
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { replicas: 5 } });
+  await eventually(async () => history.includes(canonical({ 'nginx:1': 6, 'nginx:stuck': 2 })), `scaled down in proportion (6 and 2); seen ${history.join(' ')}`);
+  await eventually(async () => (await pods(client, 'app=web')).length === 8, 'the surplus pods gone');
+  setWatch.stop();
+  maxPods = 8;
+
+  // A template that works: the rollout finishes at 5.
+  await setImage('nginx:2');
+  await eventually(async () => (await rolledOut(client, 'web')) && (await pods(client, 'app=web')).every((pod) => imageOf(pod) === 'nginx:2'), 'the rollout to nginx:2', 30_000);
+  watcher.stop();
+  t.deepEqual(watcher.violations, [], `seed ${seed}`);
+  stop();
+});
+
+function imageOfSet(set: KubeObject): string {
+  return String((specOf(set)['template'] as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image);
+}
+
+function canonical(sizes: Record<string, number>): string {
+  return JSON.stringify(Object.entries(sizes).sort());
+}
+
+test('a paused Deployment with two active ReplicaSets scales them in proportion', async (t) => {
+  const seed = 52;
+  t.log(`seed ${seed}`);
+  const { client, stop } = await cluster(seed, (pod) => imageOf(pod) === 'nginx:stuck');
+  await client.create(DEPLOYMENTS, 'default', deployment('web', 4, { app: 'web' }, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }));
+  await eventually(() => rolledOut(client, 'web'), 'the first rollout');
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:stuck' }] } } } });
+  const sizes = async (): Promise<string> => {
+    const sets = (await client.list(REPLICASETS, { namespace: 'default' })).items;
+    return canonical(Object.fromEntries(sets.map((set) => [imageOfSet(set), numberField(specOf(set), 'replicas', 0)] as const)));
+  };
+  await eventually(async () => (await sizes()) === canonical({ 'nginx:1': 4, 'nginx:stuck': 1 }), 'the stalled rollout (old 4, new 1)');
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { paused: true } });
+  // 4 → 8: 9 places, 4 more: round(4·9/5) = 7 and round(1·9/5) = 2.
+  await client.patch(DEPLOYMENTS, 'default', 'web', { spec: { replicas: 8 } });
+  await eventually(async () => (await sizes()) === canonical({ 'nginx:1': 7, 'nginx:stuck': 2 }), 'scaled in proportion while paused (7 and 2)');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(await sizes(), canonical({ 'nginx:1': 7, 'nginx:stuck': 2 }), 'and no rollout step follows while paused');
   stop();
 });

@@ -112,6 +112,8 @@ export class FakeNodeAgent {
     private readonly node: string,
     seed: number,
     private readonly maxDelayMs = 20,
+    /** Pods it binds but never marks ready (a container that never passes its probe). */
+    private readonly neverReady: (pod: KubeObject) => boolean = () => false,
   ) {
     this.random = new Prng(seed);
   }
@@ -145,7 +147,7 @@ export class FakeNodeAgent {
       this.later(async () => {
         await this.client.bind(namespace, name, this.node);
         await sleep(this.random.int(this.maxDelayMs + 1));
-        if (!this.stopped) await this.client.patch(PODS, namespace, name, { status: readyStatus(Date.now()) }, 'merge', 'status');
+        if (!this.stopped && !this.neverReady(pod)) await this.client.patch(PODS, namespace, name, { status: readyStatus(Date.now()) }, 'merge', 'status');
       });
     }
   }

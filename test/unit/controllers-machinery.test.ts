@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { silentLogger } from '../../src/actors/index.js';
-import { nextNewSetReplicas, nextOldSetReplicas, podTemplateHash, rollingLimits, type RolloutState } from '../../src/controllers/deployment-plan.js';
+import { nextNewSetReplicas, nextOldSetReplicas, podTemplateHash, proportionalReplicas, rollingLimits, type RolloutState } from '../../src/controllers/deployment-plan.js';
 import { Expectations } from '../../src/controllers/machinery/expectations.js';
 import { selectorMatches, selectorToString } from '../../src/controllers/machinery/labels.js';
 import { KeyBackoff, TokenBucket } from '../../src/controllers/machinery/rate-limit.js';
@@ -135,6 +135,62 @@ test('old sets shrink unhealthy places first, and never below the available mini
   t.deepEqual([...nextOldSetReplicas(state)], [['old', 3]]);
   const healthy = { ...state, newSet: { name: 'new', desired: 1, activePods: 1, availablePods: 1 }, oldSets: [{ name: 'old', desired: 4, activePods: 4, availablePods: 4 }] };
   t.deepEqual([...nextOldSetReplicas(healthy)], [['old', 2]]);
+});
+
+test('a scaling event mid-rollout is spread over the active sets in proportion to their sizes (Kubernetes\' arithmetic)', (t) => {
+  const limits = { maxSurge: 3, maxUnavailable: 0 };
+  // 10 replicas, surge 3: old 10 (available), new 3 (not ready). Scaled to 20: 23 places, 10 more.
+  const sets = [
+    { name: 'old', desired: 10, maxReplicasBefore: 13, activePods: 10, availablePods: 10 },
+    { name: 'new', desired: 3, maxReplicasBefore: 13, activePods: 3, availablePods: 0 },
+  ];
+  const up = proportionalReplicas({ replicas: 20, limits, sets, statusReplicas: 13, committed: 13 });
+  t.deepEqual(Object.fromEntries(up), { old: 18, new: 5 }, 'round(10·23/13) = 18, round(3·23/13) = 5');
+  // Terminating pods leave less room: growth stops at replicas + maxSurge counting every pod.
+  const capped = proportionalReplicas({ replicas: 20, limits, sets, statusReplicas: 13, committed: 16 });
+  t.is([...capped.values()].reduce((a, b) => a + b, 0), 20, 'only 7 more (3 terminating pods hold places)');
+  // Back down to 5: 8 places, 15 fewer; the larger set shrinks first.
+  const grown = [
+    { name: 'old', desired: 18, maxReplicasBefore: 23, activePods: 18, availablePods: 18 },
+    { name: 'new', desired: 5, maxReplicasBefore: 23, activePods: 5, availablePods: 0 },
+  ];
+  const down = proportionalReplicas({ replicas: 5, limits, sets: grown, statusReplicas: 23, committed: 23 });
+  t.deepEqual(Object.fromEntries(down), { old: 6, new: 2 }, 'round(18·8/23) = 6, round(5·8/23) = 2');
+  // Leftovers go to the largest set; to zero, every set goes to zero.
+  const thirds = [
+    { name: 'a', desired: 1, maxReplicasBefore: 3, activePods: 1, availablePods: 1 },
+    { name: 'b', desired: 1, maxReplicasBefore: 3, activePods: 1, availablePods: 1 },
+    { name: 'c', desired: 1, maxReplicasBefore: 3, activePods: 1, availablePods: 1 },
+  ];
+  const four = proportionalReplicas({ replicas: 4, limits: { maxSurge: 0, maxUnavailable: 1 }, sets: thirds, statusReplicas: 3, committed: 3 });
+  t.deepEqual(Object.fromEntries(four), { a: 1, b: 1, c: 2 }, 'equal sizes: the newest grows');
+  const zero = proportionalReplicas({ replicas: 0, limits: { maxSurge: 0, maxUnavailable: 0 }, sets: grown, statusReplicas: 23, committed: 23 });
+  t.deepEqual(Object.fromEntries(zero), { old: 0, new: 0 });
+  // No change of size: nothing moves.
+  t.deepEqual(Object.fromEntries(proportionalReplicas({ replicas: 10, limits, sets, statusReplicas: 13, committed: 13 })), { old: 10, new: 3 });
+});
+
+test('a proportional shrink keeps the available minimum, taking unavailable places instead (invariant 5)', (t) => {
+  // 10 replicas, surge 0, unavailable 5: old 5 available, new 5 not ready. Scaled to 4 (maxUnavailable 1):
+  // Kubernetes gives old 2 and new 2, leaving 2 available of the 3 needed.
+  const sets = [
+    { name: 'old', desired: 5, maxReplicasBefore: 10, activePods: 5, availablePods: 5 },
+    { name: 'new', desired: 5, maxReplicasBefore: 10, activePods: 5, availablePods: 0 },
+  ];
+  const down = proportionalReplicas({ replicas: 4, limits: rollingLimits(4, 0, '25%'), sets, statusReplicas: 10, committed: 10 });
+  t.deepEqual(Object.fromEntries(down), { old: 3, new: 1 });
+  t.is((down.get('old') ?? 0) + (down.get('new') ?? 0), 4);
+});
+
+test('a scaling event leaves no place to fill while surplus pods elsewhere already fill the new bound', (t) => {
+  // 6 → 5 (maxSurge 50% = 3): 8 places, as many as desired; but old still runs 6 of its 5 and new has made
+  // only 1 of its 3: making 2 more would mean 9 pods. One unfilled place of new goes.
+  const sets = [
+    { name: 'old', desired: 5, maxReplicasBefore: 9, activePods: 6, availablePods: 6 },
+    { name: 'new', desired: 3, maxReplicasBefore: 9, activePods: 1, availablePods: 0 },
+  ];
+  const sizes = proportionalReplicas({ replicas: 5, limits: rollingLimits(5, '50%', '25%'), sets, statusReplicas: 7, committed: 9 });
+  t.deepEqual(Object.fromEntries(sizes), { old: 5, new: 2 });
 });
 
 test('the pod-template hash is stable, DNS-safe and moved by the collision count', (t) => {

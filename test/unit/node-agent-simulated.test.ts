@@ -239,3 +239,31 @@ test('a restarted pool adopts its running pods as they are: Ready stays True, no
   t.is(second.nodes[0]?.stats.started, 0);
   second.stop();
 });
+
+test('a simulated pod meant to finish ends as its command says: sleep N, exit K, OnFailure restarts', async (t) => {
+  const api = await testApi();
+  const admin = new ApiClient(new LocalApiTransport(api.handler, ADMIN));
+  const clock = new VirtualClock(START_MS);
+  const pool = new SimulatedNodePool(uniformNodes('sim', 1, { cpu: '4', memory: '8Gi', pods: 110 }), { clientFor: nodeClient(api), clock, log: silentLogger() });
+  await pool.start();
+  const finite = (name: string, restartPolicy: string, command: string[]): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { restartPolicy, containers: [{ name: 'app', image: 'busybox', command }] } });
+  await admin.create(PODS, 'default', finite('sleeper', 'Never', ['sh', '-c', 'sleep 5']));
+  await admin.create(PODS, 'default', finite('failer', 'Never', ['sh', '-c', 'sleep 1; exit 3']));
+  await admin.create(PODS, 'default', finite('retrier', 'OnFailure', ['false']));
+  await admin.create(PODS, 'default', { ...finite('server', 'Always', ['sleep', '1']) });
+  for (const name of ['sleeper', 'failer', 'retrier', 'server']) await admin.bind('default', name, 'sim-0');
+  await sleep(100); // the agent hears of the bindings
+  await clock.advance(0);
+  await eventually(async () => (await statusOf(admin, 'sleeper')).phase === 'Running', 'sleeper running');
+  await clock.advance(1_000);
+  await eventually(async () => (await statusOf(admin, 'failer')).phase === 'Failed', 'failer failed after 1 s');
+  t.is((await statusOf(admin, 'failer')).containerStatuses?.[0]?.state.terminated?.exitCode, 3);
+  t.is((await statusOf(admin, 'sleeper')).phase, 'Running', 'sleeper still sleeping');
+  await clock.advance(4_000);
+  await eventually(async () => (await statusOf(admin, 'sleeper')).phase === 'Succeeded', 'sleeper succeeded after 5 s');
+  const retrier = (await admin.get(PODS, 'default', 'retrier'))['status'] as { phase?: string; containerStatuses?: { restartCount: number }[] };
+  t.is(retrier.phase, 'Running', 'an OnFailure pod restarts instead of failing');
+  t.true((retrier.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
+  t.is((await statusOf(admin, 'server')).phase, 'Running', 'restartPolicy Always runs until deleted');
+  pool.stop();
+});

@@ -32,7 +32,7 @@ function digestOf(token: string): string {
 export function withAuthenticatedGroup(user: UserInfo): UserInfo {
   const groups = [...new Set(user.groups)];
   if (!groups.includes(AUTHENTICATED_GROUP)) groups.push(AUTHENTICATED_GROUP);
-  return { name: user.name, groups };
+  return { ...user, groups };
 }
 
 function fieldValues(value: string | string[] | undefined): string[] {

@@ -84,14 +84,19 @@ export const MONITORING_GROUP = 'system:monitoring';
 // What the namespaced user-facing roles cover, by what they may do with it.
 const WORKLOADS = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale', 'daemonsets'];
 const WORKLOAD_STATUS = ['deployments/status', 'replicasets/status', 'statefulsets/status', 'daemonsets/status'];
+const BATCH = ['jobs', 'cronjobs'];
+const BATCH_STATUS = ['jobs/status', 'cronjobs/status'];
 const CORE_EDITABLE = ['pods', 'pods/eviction', 'configmaps', 'endpoints', 'persistentvolumeclaims', 'services', 'serviceaccounts', 'events'];
 const CORE_VIEWABLE = ['pods', 'pods/log', 'pods/status', 'configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'services', 'services/status', 'serviceaccounts', 'events', 'limitranges', 'resourcequotas', 'namespaces', 'namespaces/status'];
 
 const VIEW_RULES: readonly Rule[] = [
   rule(READ, [''], CORE_VIEWABLE),
   rule(READ, ['apps'], [...WORKLOADS, ...WORKLOAD_STATUS]),
+  rule(READ, ['batch'], [...BATCH, ...BATCH_STATUS]),
   rule(READ, ['coordination.k8s.io'], ['leases']),
   rule(READ, ['events.k8s.io'], ['events']),
+  // metrics-server's system:aggregated-metrics-reader, aggregated to view (kubectl top).
+  rule(READ, ['metrics.k8s.io'], ['pods', 'nodes']),
 ];
 
 const EDIT_RULES: readonly Rule[] = [
@@ -99,8 +104,12 @@ const EDIT_RULES: readonly Rule[] = [
   rule(WRITE, [''], CORE_EDITABLE),
   rule([...READ, ...WRITE], [''], ['secrets']),
   rule(WRITE, ['apps'], WORKLOADS),
+  rule(WRITE, ['batch'], BATCH),
   rule(WRITE, ['coordination.k8s.io'], ['leases']),
   rule(WRITE, ['events.k8s.io'], ['events']),
+  // As Kubernetes' edit role: service account tokens, and the pod streams (which kplane refuses: no runtime).
+  rule(['create'], [''], ['serviceaccounts/token']),
+  rule([...READ, ...WRITE], [''], ['pods/attach', 'pods/exec', 'pods/portforward']),
 ];
 
 const ADMIN_RULES: readonly Rule[] = [
@@ -118,6 +127,7 @@ const CONTROLLER_MANAGER_RULES: readonly Rule[] = [
   // Observe everything it reconciles.
   rule(READ, [''], ['pods', 'nodes', 'namespaces', 'configmaps', 'services', 'serviceaccounts', 'endpoints', 'events', 'persistentvolumeclaims']),
   rule(READ, ['apps'], ['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'controllerrevisions']),
+  rule(READ, ['batch'], BATCH),
   rule(READ, ['coordination.k8s.io'], ['leases']),
   // Workload controllers: their objects, their status and scale, the pods they own.
   rule(['create', 'update', 'patch', 'delete'], ['apps'], ['replicasets', 'controllerrevisions']),
@@ -125,6 +135,9 @@ const CONTROLLER_MANAGER_RULES: readonly Rule[] = [
   rule(['update', 'patch'], ['apps'], [...WORKLOAD_STATUS, 'deployments/scale', 'replicasets/scale', 'statefulsets/scale']),
   rule(['create', 'update', 'patch', 'delete'], [''], ['pods']),
   rule(['update', 'patch'], [''], ['pods/status']),
+  // Job and CronJob controllers: a CronJob's Jobs, finished Jobs' removal, both statuses.
+  rule(['create', 'update', 'patch', 'delete'], ['batch'], ['jobs']),
+  rule(['update', 'patch'], ['batch'], ['cronjobs', 'jobs/finalizers', 'cronjobs/finalizers', ...BATCH_STATUS]),
   rule(['create'], [''], ['pods/binding', 'pods/eviction']),
   // Node lifecycle: conditions and taints of unresponsive nodes, removal of their pods.
   rule(['update', 'patch', 'delete'], [''], ['nodes']),
@@ -133,7 +146,7 @@ const CONTROLLER_MANAGER_RULES: readonly Rule[] = [
   rule(['update', 'patch', 'delete'], [''], ['namespaces']),
   rule(['update'], [''], ['namespaces/finalize', 'namespaces/status']),
   // (delete and deletecollection only: listing `*` would reveal secrets.)
-  rule(['delete', 'deletecollection'], ['', 'apps', 'coordination.k8s.io', 'events.k8s.io', RBAC_GROUP], ['*']),
+  rule(['delete', 'deletecollection'], ['', 'apps', 'batch', 'coordination.k8s.io', 'events.k8s.io', RBAC_GROUP], ['*']),
   // Garbage collector: drop owner references and finalizers of dependents.
   rule(['update', 'patch'], ['', 'apps'], ['pods', 'replicasets', 'configmaps', 'services', 'serviceaccounts', 'endpoints']),
   // Service accounts and endpoints controllers.
@@ -204,6 +217,8 @@ export function bootstrapPolicy(): JsonObject[] {
     clusterRoleBinding('system:discovery', 'system:discovery', [group(AUTHENTICATED)]),
     clusterRole('system:basic-user', [rule(['create'], ['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']), rule(['create'], ['authentication.k8s.io'], ['selfsubjectreviews'])]),
     clusterRoleBinding('system:basic-user', 'system:basic-user', [group(AUTHENTICATED)]),
+    // For webhooks and auth proxies to bind (Kubernetes binds it to nobody): review tokens and access.
+    clusterRole('system:auth-delegator', [rule(['create'], ['authentication.k8s.io'], ['tokenreviews']), rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
     clusterRole('system:public-info-viewer', [{ verbs: ['get'], nonResourceURLs: PUBLIC_INFO_URLS }]),
     clusterRoleBinding('system:public-info-viewer', 'system:public-info-viewer', [group(AUTHENTICATED), group(UNAUTHENTICATED)]),
     clusterRole('system:monitoring', [{ verbs: ['get'], nonResourceURLs: MONITORING_URLS }]),

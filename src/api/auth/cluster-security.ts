@@ -12,6 +12,7 @@ import type { Authenticator } from '../auth-types.js';
 import type { AdmissionCheck } from '../handlers/types.js';
 import type { JsonObject } from '../registry/types.js';
 import { createAuthenticator } from './authenticator.js';
+import type { SigningKeyPair } from './jwt.js';
 import { bootstrapPolicy } from './bootstrap-policy.js';
 import { nodeRestriction } from './node-restriction.js';
 import { createRbacAuthorizer, type RbacAuthorizer, type RbacCache } from './rbac.js';
@@ -26,6 +27,7 @@ export interface SecurityServerOptions {
   readonly rbacCache: RbacCache;
   readonly bootstrapObjects: readonly JsonObject[];
   readonly admission: readonly AdmissionCheck[];
+  readonly serviceAccountKeys: SigningKeyPair;
 }
 
 export interface ClusterSecurity {
@@ -51,6 +53,7 @@ export function clusterSecurity(dir: string, options: { readonly log?: Logger; r
       rbacCache: cache,
       bootstrapObjects: bootstrapPolicy(),
       admission: [nodeRestriction],
+      serviceAccountKeys: pki.serviceAccountKeys,
     },
     writeKubeconfig(serverUrl) {
       const path = join(dir, KUBECONFIG_FILE);

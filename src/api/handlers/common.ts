@@ -2,7 +2,7 @@
 // integers, selectors, fieldValidation), the kind check of bodies, admission plugins, Warning headers.
 
 import type { RequestAttributes } from '../auth-types.js';
-import { checkFieldSelector, fieldsOf, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../pure-deps.js';
+import { checkFieldSelector, fieldsOf, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../selectors.js';
 import { apiVersionOf, isObject, type JsonObject, type ResourceDefinition } from '../registry/types.js';
 import { unknownFields } from '../registry/schema.js';
 import { metadataOf } from '../storage/object-store.js';

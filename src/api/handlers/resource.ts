@@ -1,12 +1,15 @@
 // REST handlers for resources: get, list, watch, create, update, patch, delete, deletecollection, and
 // the subresources status, scale, binding (pods), finalize (namespaces), plus the create-only
-// selfsubjectaccessreviews. The order inside a write is Kubernetes': decode → check kind → prepare
-// (managed metadata, status vs spec) → default → validate → admit (namespace lifecycle, plugins) →
-// store. fieldValidation is applied to decoded bodies; managedFields are kept by src/api/apply/.
+// selfsubjectaccessreviews and authentication.k8s.io reviews (authentication-reviews.ts). The order
+// inside a write is Kubernetes': decode → check kind → prepare (managed metadata, status vs spec) →
+// default → validate → admit (namespace lifecycle, plugins) → store. fieldValidation is applied to
+// decoded bodies; managedFields are kept by src/api/apply/.
 // Every failure is an ApiError; the pipeline turns it into a Status.
 
 import { randomInt } from 'node:crypto';
-import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from '../pure-deps.js';
+import { applyJsonPatch } from '../patch/json-patch.js';
+import { applyMergePatch } from '../patch/merge-patch.js';
+import { applyStrategicMergePatch } from '../patch/strategic-merge.js';
 import { apiVersionOf, isObject, jsonEqual, type JsonObject, type ResourceDefinition } from '../registry/types.js';
 import { namespaces as namespaceDefinition } from '../registry/core.js';
 import { metadataOf } from '../storage/object-store.js';
@@ -20,6 +23,7 @@ import { toScale, applyScale } from './scale.js';
 import { bind, createOnNode } from './binding.js';
 import { remove, removeCollection } from './delete.js';
 import { createReview } from './access-review.js';
+import { selfSubjectReview, tokenReview } from './authentication-reviews.js';
 import {
   type ResourceTarget,
   json,
@@ -56,7 +60,11 @@ export async function handleResource(context: HandlerContext, request: ApiReques
   const allowedVerb = subresource === undefined ? definition.verbs.includes(verb) : (definition.subresources.find((sub) => sub.name === subresource)?.verbs.includes(verb) ?? false);
   if (!allowedVerb) throw errors.methodNotAllowed();
   const namespace = definition.namespaced ? target.namespace : undefined;
-  if (definition.virtual === true) return createReview(context, request, target);
+  if (definition.virtual === true) {
+    if (definition.group === 'authentication.k8s.io' && definition.plural === 'selfsubjectreviews') return selfSubjectReview(request, target);
+    if (definition.group === 'authentication.k8s.io' && definition.plural === 'tokenreviews') return tokenReview(context, request, target);
+    return createReview(context, request, target);
+  }
 
   switch (verb) {
     case 'get': {
@@ -247,6 +255,9 @@ async function createObject(context: HandlerContext, request: ApiRequest, target
   checkNamespace(definition, object, target.namespace);
   // A create may not set status through the main resource, except for nodes (kubelets register with it).
   if (definition.hasStatusSubresource && definition.plural !== 'nodes') delete object['status'];
+  // The uid is known before defaulting (as in kube-apiserver): a Job's generated selector is built from it.
+  const uid = context.objects.newUid();
+  metadata['uid'] = uid;
   definition.defaults?.(object);
   validateObject(definition, object, undefined);
   await admitNamespace(context, definition, target.namespace, String(metadata['name'] ?? ''));
@@ -255,7 +266,7 @@ async function createObject(context: HandlerContext, request: ApiRequest, target
   // A pod created already on a node is checked against the node's allocation ledger like a binding (decision 0005).
   const nodeName = podNodeName(definition, object);
   const created =
-    nodeName === undefined ? await context.objects.create(definition, target.namespace, object, { dryRun }) : await createOnNode(context, definition, target.namespace, object, nodeName, dryRun);
+    nodeName === undefined ? await context.objects.create(definition, target.namespace, object, { dryRun, uid }) : await createOnNode(context, definition, target.namespace, object, nodeName, dryRun);
   return jsonWithWarnings(201, created, warnings);
 }
 

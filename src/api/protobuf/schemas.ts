@@ -4,7 +4,7 @@
 // Namespace, ConfigMap, Secret, Service, ServiceAccount, apps/v1 Deployment (down to
 // PodSpec/Container as far as `create deployment` and ordinary pod templates go), the RBAC kinds,
 // batch/v1 Job and CronJob and autoscaling/v1 HorizontalPodAutoscaler (for when those groups are
-// served), SelfSubjectAccessReview and DeleteOptions.
+// served), SelfSubjectAccessReview, the authentication.k8s.io reviews and TokenRequest, and DeleteOptions.
 // A field that is not listed here makes the decoder answer 415 (see decode.ts) rather than silently
 // drop data. `pointer` marks Go pointer fields: their zero values are real values and are kept,
 // where a non-pointer zero is what an encoder emits for "unset" and is dropped (JSON omitempty).
@@ -328,6 +328,21 @@ export const ServiceAccount = message('ServiceAccount', {
   4: ['automountServiceAccountToken', 'bool', POINTER],
 });
 
+// ---- authentication.k8s.io/v1 (`kubectl auth whoami`, `kubectl create token`) ----------------
+
+export const SelfSubjectReview = message('SelfSubjectReview', { 1: ['metadata', ObjectMeta], 2: ['status', AnyStatus, IGNORED] });
+const BoundObjectReference = message('BoundObjectReference', { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] });
+export const TokenRequest = message('TokenRequest', {
+  1: ['metadata', ObjectMeta],
+  2: ['spec', message('TokenRequestSpec', { 1: ['audiences', 'string', REPEATED], 3: ['boundObjectRef', BoundObjectReference, POINTER], 4: ['expirationSeconds', 'int64', POINTER] })],
+  3: ['status', AnyStatus, IGNORED],
+});
+export const TokenReview = message('TokenReview', {
+  1: ['metadata', ObjectMeta],
+  2: ['spec', message('TokenReviewSpec', { 1: ['token', 'string'], 2: ['audiences', 'string', REPEATED] })],
+  3: ['status', AnyStatus, IGNORED],
+});
+
 // ---- rbac.authorization.k8s.io/v1 ------------------------------------------------------------
 
 const PolicyRule = message('PolicyRule', {
@@ -361,6 +376,10 @@ const JobSpec = message('JobSpec', {
   8: ['ttlSecondsAfterFinished', 'int32', POINTER],
   9: ['completionMode', 'string', POINTER],
   10: ['suspend', 'bool', POINTER],
+  12: ['backoffLimitPerIndex', 'int32', POINTER],
+  13: ['maxFailedIndexes', 'int32', POINTER],
+  14: ['podReplacementPolicy', 'string', POINTER],
+  15: ['managedBy', 'string', POINTER],
 });
 export const Job = message('Job', { 1: ['metadata', ObjectMeta], 2: ['spec', JobSpec], 3: ['status', AnyStatus, IGNORED] });
 const CronJobSpec = message('CronJobSpec', {
@@ -454,6 +473,9 @@ export const KIND_SCHEMAS: ReadonlyMap<string, MessageSchema> = new Map([
   ['scheduling.k8s.io/v1/PriorityClass', PriorityClass],
   ['v1/ResourceQuota', ResourceQuota],
   ['networking.k8s.io/v1/Ingress', Ingress],
+  ['authentication.k8s.io/v1/SelfSubjectReview', SelfSubjectReview],
+  ['authentication.k8s.io/v1/TokenRequest', TokenRequest],
+  ['authentication.k8s.io/v1/TokenReview', TokenReview],
 ]);
 
 /** DeleteOptions is accepted under whichever group-version the client's typed client names. */

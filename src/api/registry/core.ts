@@ -259,6 +259,10 @@ export const pods: ResourceDefinition = {
     // Served by handlers/logs.ts and handlers/eviction.ts (routed in pipeline.ts).
     { name: 'log', verbs: ['get'] },
     { name: 'eviction', verbs: ['create'], kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
+    // Answered with a clear error: kplane runs no container runtime (handlers/pod-streams.ts).
+    { name: 'exec', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodExecOptions' } },
+    { name: 'attach', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
+    { name: 'portforward', verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
   ],
   categories: ['all'],
   schema: podSchema,
@@ -490,7 +494,8 @@ export const serviceaccounts: ResourceDefinition = {
   shortNames: ['sa'],
   namespaced: true,
   verbs: READ_WRITE_VERBS,
-  subresources: [],
+  // TokenRequest (handlers/token-request.ts, routed in pipeline.ts).
+  subresources: [{ name: 'token', verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } }],
   categories: [],
   schema: metadataOnly(
     { secrets: { type: 'array', items: anyObject }, imagePullSecrets: { type: 'array', items: anyObject }, automountServiceAccountToken: bool },

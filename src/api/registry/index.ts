@@ -2,10 +2,13 @@
 // short name or kind (clients), and listed per group-version (discovery and, later, OpenAPI).
 
 import { appsResources } from './apps.js';
+import { authenticationResources } from './authentication.js';
 import { authorizationResources } from './authorization.js';
+import { batchResources } from './batch.js';
 import { coordinationResources } from './coordination.js';
 import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
+import { metricsResources } from './metrics.js';
 import { rbacResources } from './rbac.js';
 import { policyResources } from './policy.js';
 import { schedulingResources } from './scheduling.js';
@@ -102,7 +105,10 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...coordinationResources,
   ...rbacResources,
   ...authorizationResources,
+  ...authenticationResources,
   ...eventsGroupResources,
+  ...metricsResources,
+  ...batchResources,
   ...policyResources,
   ...schedulingResources,
   ...resourceQuotaResources,

@@ -43,6 +43,8 @@ export interface ListResult {
 
 export interface WriteOptions {
   readonly dryRun?: boolean;
+  /** The uid a create stores (from newUid(), assigned before defaulting: a Job's selector uses it); absent, a fresh one. */
+  readonly uid?: string;
 }
 
 export interface Stored {
@@ -89,6 +91,11 @@ export class ObjectStore {
     return storePrefix(definition.plural, definition.group, definition.namespaced ? namespace : undefined);
   }
 
+  /** A fresh uid from this store's generator (for a create that needs it before storing). */
+  newUid(): string {
+    return this.uid();
+  }
+
   timestamp(): string {
     return formatTimestamp(this.now());
   }
@@ -128,7 +135,7 @@ export class ObjectStore {
   async create(definition: ResourceDefinition, namespace: string | undefined, object: JsonObject, options: WriteOptions = {}): Promise<JsonObject> {
     const metadata = metadataOf(object);
     const name = String(metadata['name']);
-    metadata['uid'] = this.uid();
+    metadata['uid'] = options.uid ?? this.uid();
     metadata['creationTimestamp'] = this.timestamp();
     metadata['generation'] = 1;
     delete metadata['resourceVersion'];

@@ -12,11 +12,11 @@ import { WorkQueue } from './work-queue.js';
 export interface ControllerRunnerOptions extends RateLimitOptions {
   readonly clock: Clock;
   readonly log: Logger;
-  /** Workers of this controller (default 2). */
+  /** Workers of this controller (default 5, kube-controller-manager's --concurrent-deployment-syncs and --concurrent-replicaset-syncs). */
   readonly workers?: number;
 }
 
-export const CONTROLLER_WORKERS_DEFAULT = 2;
+export const CONTROLLER_WORKERS_DEFAULT = 5;
 /** How often a controller whose informers have not synced says so. */
 export const SYNC_WARNING_MS = 30_000;
 

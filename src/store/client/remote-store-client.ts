@@ -18,17 +18,22 @@
 //   - reads are linearizable (served through the leader, ReadIndex) unless `serializable`, which any
 //     replica answers from its local state (the leader is still asked first);
 //   - watches survive replica deaths and restores without gaps or duplicates (remote-watches.ts).
-// Beyond StoreClient: `status(node)` (one replica's Raft status), `metrics(node)` and `leaseTimeToLive`.
+// Beyond StoreClient: `status(node)` (one replica's Raft status), `metrics(node)`, `membership()` and
+// `leaseTimeToLive`.
+// The replica list follows the group's membership: every `membershipRefreshMs` the client asks for it
+// and adds the replicas that joined (and drops removed ones when the leader itself answered), so it
+// can fail over to a replica added after it started (docs/decisions/0009-store-membership.md).
 
 import { withPeerDownListener } from '../../actors/peer-down-tap.js';
 import hyperid from 'hyperid';
 import type { Logger } from 'pino';
-import type { Clock, NodeId } from '../../actors/index.js';
+import type { Clock, NodeId, TimerHandle } from '../../actors/index.js';
 import { createActorSystem, Prng, silentLogger, systemClock, type ActorSystem } from '../../actors/index.js';
 import { WsTransport } from '../../actors/ws-transport.js';
 import type { CompactResult, LeaseGrantResult, LeaseKeepAliveResult, ReadOptions, StoreClient, WatchHandle, WatchListener } from '../client.js';
 import type { ApplyResult, CommandBody, DeleteRangeRequest, DeleteRangeResult, Header, PutRequest, PutResult, RangeRequest, RangeResult, TxnRequest, TxnResult } from '../commands.js';
 import type { ReplicaStatus } from '../replica/engine.js';
+import type { MembershipChange, MembershipStatus } from '../replica/membership.js';
 import { CLIENT_PROTOCOL, STORE_MAX_FRAME_BYTES, type StoreOperation } from '../replica/protocol.js';
 import type { TimeToLive } from '../state-machine.js';
 import type { WatchRequest } from '../watch-hub.js';
@@ -62,7 +67,11 @@ export interface RemoteStoreClientOptions {
   readonly heartbeatTimeoutMs?: number;
   /** Node-name prefix of this client (default `store-client`); a unique suffix is appended. */
   readonly name?: string;
+  /** How often to refresh the replica list from the group's membership, ms (default 5 s; 0: never). */
+  readonly membershipRefreshMs?: number;
 }
+
+export const MEMBERSHIP_REFRESH_MS_DEFAULT = 5_000;
 
 export class RemoteStoreClient implements StoreClient {
   /** This client instance's session id prefix (hyperid). */
@@ -71,8 +80,10 @@ export class RemoteStoreClient implements StoreClient {
   private readonly watches: RemoteWatches;
   private readonly lanes: SessionLanes;
   private readonly clock: Clock;
+  private readonly log: Logger;
   private readonly requestTimeoutMs: number;
   private closing: Promise<void> | undefined;
+  private refreshTimer: TimerHandle | undefined;
 
   private constructor(
     private readonly system: ActorSystem,
@@ -84,10 +95,52 @@ export class RemoteStoreClient implements StoreClient {
     this.clock = options.clock ?? systemClock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     const log = options.log ?? silentLogger();
+    this.log = log;
     const attemptTimeoutMs = options.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS_DEFAULT;
     this.router = new ReplicaRouter({ system, replicas: options.replicas, clock: this.clock, log, attemptTimeoutMs });
     this.watches = new RemoteWatches({ system, router: this.router, clock: this.clock, log, attemptTimeoutMs });
     this.lanes = new SessionLanes(clientId, options.maxConcurrentWrites ?? MAX_CONCURRENT_WRITES_DEFAULT);
+    const refreshMs = options.membershipRefreshMs ?? MEMBERSHIP_REFRESH_MS_DEFAULT;
+    if (refreshMs > 0) {
+      const refresh = (): void => {
+        this.refreshTimer = undefined;
+        void this.refreshMembership().finally(() => {
+          if (this.closing === undefined) this.refreshTimer = this.clock.setTimer(refreshMs, refresh);
+        });
+      };
+      this.refreshTimer = this.clock.setTimer(refreshMs, refresh);
+    }
+  }
+
+  /** The group's membership as the leader (or, failing that, any replica) sees it. */
+  membership(timeoutMs = 2_000): Promise<MembershipStatus> {
+    return this.router.call({ kind: 'membership' }, { deadlineMs: this.clock.now() + timeoutMs, write: false }) as Promise<MembershipStatus>;
+  }
+
+  /**
+   * On the leader: adds a learner, promotes it, or removes a replica (membership.ts); resolves with the
+   * membership once applied. Refusals are StoreErrors: CONF_CHANGE_PENDING and NOT_CAUGHT_UP are retryable.
+   */
+  changeMembership(change: MembershipChange, timeoutMs = this.requestTimeoutMs): Promise<MembershipStatus> {
+    return this.router.call({ kind: 'changeMembership', change }, { deadlineMs: this.clock.now() + timeoutMs, write: true }) as Promise<MembershipStatus>;
+  }
+
+  /** Asks for the membership and updates the replica list; failures are ignored (the next round tries again). */
+  async refreshMembership(): Promise<void> {
+    try {
+      const membership = await this.membership();
+      const nodes = membership.members.flatMap((member) => (member.node === undefined ? [] : [member.node]));
+      if (nodes.length === 0) return;
+      // Only the leader's view may drop a replica: a removed replica that still runs has a stale one.
+      const current = this.router.replicas;
+      const next = membership.replica === membership.leader ? nodes : [...current, ...nodes.filter((node) => !current.includes(node))];
+      if (next.length === current.length && next.every((node) => current.includes(node))) return;
+      const added = this.router.updateReplicas(next);
+      for (const node of added) this.watches.replicaAdded(node);
+      this.log.info({ replicas: next, added }, 'store replica list changed with the membership');
+    } catch {
+      // An older replica without the operation, or none answering now.
+    }
   }
 
   /** Builds the client's actor system (nothing is dialled until the first request). */
@@ -194,6 +247,7 @@ export class RemoteStoreClient implements StoreClient {
   /** Cancels every watch and stops the client's actor system and transport. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      if (this.refreshTimer !== undefined) this.clock.cancelTimer(this.refreshTimer);
       this.watches.close();
       this.router.close();
       await this.system.terminate();

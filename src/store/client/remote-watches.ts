@@ -303,6 +303,11 @@ export class RemoteWatches {
     this.watches.delete(watch.id);
   }
 
+  /** A replica joined the client's list: death-watch its endpoint like the others'. */
+  replicaAdded(node: NodeId): void {
+    this.watchReplica(node);
+  }
+
   private watchReplica(node: NodeId): void {
     if (this.closed) return;
     this.options.system.watch(this.watcher, this.options.system.refFor(node, ENDPOINT_PATH));

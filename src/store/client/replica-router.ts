@@ -10,6 +10,7 @@
 //   - UNAVAILABLE / TIMEOUT from a replica: the next replica.
 //   - any other error is the answer (rejected with the matching StoreError).
 // The replica that answers a leader-routed call is remembered as the leader.
+// The list of replicas can change (`updateReplicas`: the client learns the group's membership).
 // Past the deadline: StoreTimeoutError if a write may have applied (an attempt timed out, or a
 // replica answered NOT_LEADER / UNAVAILABLE / TIMEOUT after it may have proposed it), else
 // UnavailableError (nothing can have applied). Retries of a write reuse its session (the caller's
@@ -62,9 +63,25 @@ export class ReplicaRouter {
   private readonly aborts = new Map<NodeId, Set<() => void>>();
   private readonly suspects = new Set<NodeId>();
   private closed = false;
+  private replicaList: NodeId[];
 
   constructor(private readonly options: RouterOptions) {
     if (options.replicas.length === 0) throw new RangeError('a store client needs at least one replica');
+    this.replicaList = [...options.replicas];
+  }
+
+  /**
+   * Replaces the replica list (a membership change added or removed replicas); the believed leader
+   * stays the same node if it is still listed. An empty list is ignored. Returns the nodes added.
+   */
+  updateReplicas(nodes: readonly NodeId[]): NodeId[] {
+    if (nodes.length === 0) return [];
+    const leader = this.leaderNode;
+    const added = nodes.filter((node) => !this.replicaList.includes(node));
+    this.replicaList = [...new Set(nodes)];
+    const index = this.replicaList.indexOf(leader);
+    this.leaderIndex = index < 0 ? 0 : index;
+    return added;
   }
 
   /** The replica currently believed to lead. */
@@ -73,7 +90,7 @@ export class ReplicaRouter {
   }
 
   get replicas(): readonly NodeId[] {
-    return this.options.replicas;
+    return this.replicaList;
   }
 
   /** How long to wait for one answer from `node` (short while it is suspected dead). */
@@ -104,7 +121,7 @@ export class ReplicaRouter {
 
   /** The next replica after `node` in the list. */
   nextNode(node: NodeId): NodeId {
-    const index = this.options.replicas.indexOf(node);
+    const index = this.replicaList.indexOf(node);
     return this.nodeAt(index < 0 ? 0 : index + 1);
   }
 
@@ -199,7 +216,7 @@ export class ReplicaRouter {
   }
 
   private nodeAt(index: number): NodeId {
-    const replicas = this.options.replicas;
+    const replicas = this.replicaList;
     const node = replicas[((index % replicas.length) + replicas.length) % replicas.length];
     if (node === undefined) throw new RangeError('no replicas');
     return node;
@@ -207,7 +224,7 @@ export class ReplicaRouter {
 
   private indexOf(node: NodeId | undefined): number | undefined {
     if (node === undefined) return undefined;
-    const index = this.options.replicas.indexOf(node);
+    const index = this.replicaList.indexOf(node);
     return index < 0 ? undefined : index;
   }
 }

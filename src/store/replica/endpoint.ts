@@ -19,6 +19,7 @@ import { validateCommand, validateRange, type ApplyResult, type ClientSession, t
 import { CompactedError, FutureRevisionError, NotLeaderError, StoreError, type StoreErrorCode } from '../errors.js';
 import type { WatchBatch, WatchRequest } from '../watch-hub.js';
 import type { EngineWatch, ReplicaEngine } from './engine.js';
+import { validateMembershipChange, type MembershipChange, type MembershipStatus } from './membership.js';
 import type { EndpointMessage, ReplicaAddress, StoreOperation, StoreReply, StoreRequest, StoreUnwatch, StoreWatch, WatcherMessage } from './protocol.js';
 
 export interface EndpointOptions {
@@ -27,6 +28,13 @@ export interface EndpointOptions {
   readonly replicas: readonly ReplicaAddress[];
   /** The replica's metrics in Prometheus text format, for the `metrics` operation (default: none). */
   readonly metrics?: () => string;
+  /** The current address of a replica id, when it can change (the replicated address book); else `replicas`. */
+  readonly addressOf?: (id: number) => NodeId | undefined;
+  /** The membership operations (ReplicaNode); without it they answer INVALID_REQUEST. */
+  readonly membership?: {
+    membership(): MembershipStatus;
+    changeMembership(change: MembershipChange): Promise<MembershipStatus>;
+  };
 }
 
 /** The result of a successful store.watch ask: the revision the watch was opened at. */
@@ -52,10 +60,14 @@ type ValidOperation =
   | { readonly kind: 'write'; readonly body: CommandBody; readonly session?: ClientSession }
   | { readonly kind: 'timeToLive'; readonly id: number; readonly withKeys: boolean }
   | { readonly kind: 'status' }
-  | { readonly kind: 'metrics' };
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'membership' }
+  | { readonly kind: 'changeMembership'; readonly change: MembershipChange };
 
 export function endpointBehavior(options: EndpointOptions): Behavior<EndpointMessage, EndpointState> {
-  const nodeOf = new Map<number, NodeId>(options.replicas.map((replica) => [replica.id, replica.node]));
+  const startList = new Map<number, NodeId>(options.replicas.map((replica) => [replica.id, replica.node]));
+  const nodeOf = { get: (id: number): NodeId | undefined => options.addressOf?.(id) ?? startList.get(id) };
+  const noMembership = (): Promise<never> => Promise.reject(new StoreError('INVALID_REQUEST', 'this replica does not serve membership operations', false));
   const engine = options.engine;
 
   const errorReply = (error: unknown): StoreReply => {
@@ -84,6 +96,10 @@ export function endpointBehavior(options: EndpointOptions): Behavior<EndpointMes
         return Promise.resolve(engine.status());
       case 'metrics':
         return Promise.resolve(options.metrics?.() ?? '');
+      case 'membership':
+        return options.membership === undefined ? noMembership() : Promise.resolve(options.membership.membership());
+      case 'changeMembership':
+        return options.membership === undefined ? noMembership() : options.membership.changeMembership(operation.change);
     }
   };
 
@@ -272,6 +288,10 @@ function validateOperation(op: StoreOperation): ValidOperation | StoreError {
         return { kind: 'status' };
       case 'metrics':
         return { kind: 'metrics' };
+      case 'membership':
+        return { kind: 'membership' };
+      case 'changeMembership':
+        return { kind: 'changeMembership', change: validateMembershipChange(op.change) };
       default:
         return new StoreError('INVALID_REQUEST', `unknown operation ${String((op as { kind?: unknown }).kind)}`, false);
     }

@@ -6,6 +6,11 @@
 //     --data-dir .kplane/replica-1 [--log-level info] [--tick-ms 100] [--election-ticks 10]
 //     [--heartbeat-ticks 1] [--snapshot-every 100000] [--actor-heartbeat-ms 200]
 //     [--listen-host 0.0.0.0]   (bind there instead of the host in its own node id)
+//     [--voters 1,2,3]          (the group's bootstrap voters; default: every id of --replicas)
+//     [--join]                  (joins a running group: its id is not a bootstrap voter; it waits for
+//                                the leader to add it, docs/decisions/0009-store-membership.md)
+//   --replicas is the address list known at start; the replicated address book (membership.ts)
+//   overlays it, so a replica added later is reached even by replicas started before it existed.
 //   The cluster secret comes from the environment (KPLANE_CLUSTER_SECRET) or --secret-file; never argv.
 //
 // It opens the durable storage (WAL + snapshots) in the data dir, builds the ReplicaNode, and an
@@ -21,104 +26,17 @@
 // every replica keeps a connection to every other one (keepPeersConnected) so that campaign is not slowed.
 // Logs are pino JSON lines on stdout.
 
-import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import hyperid from 'hyperid';
 import type { Logger } from 'pino';
 import { createActorSystem, createLogger, Prng, systemClock } from '../../actors/index.js';
-import type { NodeId } from '../../actors/index.js';
 import { parseNodeId, WsTransport } from '../../actors/ws-transport.js';
-import { CLUSTER_SECRET_ENV } from '../../cluster/plan.js';
 import { DurableStorage } from '../../raft/durable-storage.js';
 import { endpointBehavior } from './endpoint.js';
 import { withLinkFaults } from '../../cluster/chaos-links.js';
 import { ReplicaNode } from './node.js';
-import { keepPeersConnected, peerBehavior, raftOutbox, tapConnectionLosses } from './peer.js';
-import { REPLICA_PROTOCOL, STORE_MAX_FRAME_BYTES, type ReplicaAddress } from './protocol.js';
-
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-type LogLevel = (typeof LOG_LEVELS)[number];
-
-export interface ReplicaProcessConfig {
-  readonly id: number;
-  readonly replicas: readonly ReplicaAddress[];
-  readonly dataDir: string;
-  readonly secret: string;
-  readonly logLevel: LogLevel;
-  readonly tickMs: number;
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly snapshotEveryEntries: number;
-  readonly actorHeartbeatMs: number;
-  /** The address to bind when not the one in its node id (--listen-host, e.g. 0.0.0.0; docs/multi-host.md). */
-  readonly listenHost?: string;
-}
-
-/** Parses `--replicas 1=node,2=node`: ids are positive integers, nodes listening actor node ids. */
-export function parseReplicaList(text: string): ReplicaAddress[] {
-  const replicas = text.split(',').filter((part) => part.length > 0).map((part) => {
-    const eq = part.indexOf('=');
-    const id = Number(part.slice(0, eq));
-    const node: NodeId = part.slice(eq + 1);
-    if (eq <= 0 || !Number.isSafeInteger(id) || id < 1) throw new Error(`--replicas: bad replica id in "${part}"`);
-    if (parseNodeId(node)?.endpoint === undefined) throw new Error(`--replicas: "${node}" is not a listening node id (name@host:port)`);
-    return { id, node };
-  });
-  if (new Set(replicas.map((replica) => replica.id)).size !== replicas.length) throw new Error('--replicas: duplicate replica id');
-  return replicas;
-}
-
-function positiveInteger(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
-  return number;
-}
-
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ReplicaProcessConfig {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      id: { type: 'string' },
-      replicas: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'secret-file': { type: 'string' },
-      'log-level': { type: 'string' },
-      'tick-ms': { type: 'string' },
-      'election-ticks': { type: 'string' },
-      'heartbeat-ticks': { type: 'string' },
-      'snapshot-every': { type: 'string' },
-      'actor-heartbeat-ms': { type: 'string' },
-      'listen-host': { type: 'string' },
-    },
-    strict: true,
-  });
-  const id = positiveInteger('id', values.id, 0);
-  if (values.replicas === undefined) throw new Error('--replicas is required');
-  const replicas = parseReplicaList(values.replicas);
-  if (!replicas.some((replica) => replica.id === id)) throw new Error(`--id ${id} is not in --replicas`);
-  const dataDir = values['data-dir'];
-  if (dataDir === undefined) throw new Error('--data-dir is required');
-  const secret = values['secret-file'] !== undefined ? readFileSync(values['secret-file'], 'utf8').trim() : env[CLUSTER_SECRET_ENV];
-  if (secret === undefined || secret.length === 0) throw new Error(`the cluster secret is required (${CLUSTER_SECRET_ENV} or --secret-file)`);
-  const level = values['log-level'] ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  return {
-    id,
-    replicas,
-    dataDir,
-    secret,
-    logLevel: level as LogLevel,
-    tickMs: positiveInteger('tick-ms', values['tick-ms'], 100),
-    electionTicks: positiveInteger('election-ticks', values['election-ticks'], 10),
-    heartbeatTicks: positiveInteger('heartbeat-ticks', values['heartbeat-ticks'], 1),
-    // As etcd (--snapshot-count 100000): a snapshot stops the world for a moment (the whole state is
-    // encoded), every 10,000 entries it was the write p99 at a few thousand writes/s.
-    snapshotEveryEntries: positiveInteger('snapshot-every', values['snapshot-every'], 100_000),
-    actorHeartbeatMs: positiveInteger('actor-heartbeat-ms', values['actor-heartbeat-ms'], 200),
-    ...(values['listen-host'] === undefined ? {} : { listenHost: values['listen-host'] }),
-  };
-}
+import { keepPeersConnected, peerBehavior, raftOutbox, tapConnectionLosses, type PeerDirectory } from './peer.js';
+import { REPLICA_PROTOCOL, STORE_MAX_FRAME_BYTES } from './protocol.js';
+import { parseConfig, type ReplicaProcessConfig } from './main-config.js';
 
 /** How often a replica logs a summary of its metrics. */
 export const METRICS_LOG_INTERVAL_MS = 60_000;
@@ -153,6 +71,24 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
   await transport.start();
   // The node is built after the actor system (its outbox needs the system): connection losses reach it from then on.
   const connectionLost: { listener: (id: number) => void } = { listener: () => undefined };
+  // The peers come from the node's address book once it exists (they change with membership).
+  const nodeHolder: { node: ReplicaNode | undefined } = { node: undefined };
+  const startList = new Map(config.replicas.map((replica) => [replica.id, replica.node]));
+  const directory: PeerDirectory = {
+    nodeOf: (id) => nodeHolder.node?.addressOf(id) ?? startList.get(id),
+    idOf: (node) => {
+      for (const [id, address] of nodeHolder.node?.addresses() ?? startList) if (address === node) return id;
+      return undefined;
+    },
+    peers: () => {
+      const current = nodeHolder.node;
+      if (current === undefined) return [];
+      return current.memberIds().filter((id) => id !== config.id).flatMap((id) => {
+        const node = current.addressOf(id);
+        return node === undefined ? [] : [{ id, node }];
+      });
+    },
+  };
   const system = createActorSystem(
     {
       node: transport.local.node,
@@ -161,7 +97,7 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
       random: new Prng(config.id * 7919 + (Date.now() % 100_000)),
       log,
       // withLinkFaults: `kplane chaos partition|delay|drop` rules, when the launcher asked for them (docs/chaos.md).
-      transport: tapConnectionLosses(withLinkFaults(transport, new Prng(config.id * 31 + (Date.now() % 100_000)), log), config.replicas, (id) => connectionLost.listener(id)),
+      transport: tapConnectionLosses(withLinkFaults(transport, new Prng(config.id * 31 + (Date.now() % 100_000)), log), directory, (id) => connectionLost.listener(id)),
       protocol: REPLICA_PROTOCOL,
       onRootFailure: (error) => {
         log.fatal({ err: error }, 'replica actors failed past the guardian; exiting');
@@ -172,13 +108,14 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
   );
   const node = new ReplicaNode({
     id: config.id,
-    voters: config.replicas.map((replica) => replica.id),
+    voters: config.bootstrapVoters,
+    addresses: startList,
     clock: systemClock,
     random: new Prng(config.id * 104_729 + (Date.now() % 1_000_000)),
     log,
     storage,
     recovered: state,
-    outbox: raftOutbox(system, config.replicas, log),
+    outbox: raftOutbox(system, directory, log),
     tickMs: config.tickMs,
     electionTicks: config.electionTicks,
     heartbeatTicks: config.heartbeatTicks,
@@ -188,7 +125,11 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
       process.exit(1);
     },
   });
+  nodeHolder.node = node;
   connectionLost.listener = (id) => node.peerConnectionLost(id);
+  if (config.join && state.snapshot === undefined && state.entries.length === 0) {
+    log.info({ replica: config.id, bootstrapVoters: config.bootstrapVoters }, 'joining a running group: waiting for the leader to add this replica');
+  }
   let leader = -1;
   node.onStatusChange((status) => {
     if (status.leader === leader) return;
@@ -196,8 +137,11 @@ export async function runReplica(config: ReplicaProcessConfig, log: Logger): Pro
     log.info({ term: status.term, leader: status.leader, role: status.role }, 'replica leader changed');
   });
   system.spawn(peerBehavior({ id: config.id, deliver: (message) => node.receive(message) }), { name: 'raft', mailboxCapacity: 100_000 });
-  system.spawn(endpointBehavior({ engine: node, replicas: config.replicas, metrics: () => node.metrics.prometheus() }), { name: 'store', mailboxCapacity: 100_000 });
-  const stopConnecting = keepPeersConnected(system, config.replicas, config.id, systemClock);
+  system.spawn(
+    endpointBehavior({ engine: node, replicas: config.replicas, metrics: () => node.metrics.prometheus(), addressOf: (id) => node.addressOf(id), membership: node }),
+    { name: 'store', mailboxCapacity: 100_000 },
+  );
+  const stopConnecting = keepPeersConnected(system, directory, systemClock);
   const metricsTimer = setInterval(() => logMetrics(node, log), METRICS_LOG_INTERVAL_MS);
   metricsTimer.unref();
   return async () => {

@@ -11,11 +11,16 @@
 // The leader's duties beyond Raft live here too: it rebases lease deadlines when it takes over,
 // checkpoints them, revokes expired leases, and proposes compactions under the retention policy.
 //
+// Membership (membership.ts, docs/decisions/0009-store-membership.md): the leader adds a replica as a
+// learner, promotes it once caught up, or removes one, one change at a time (changeMembership); the
+// address book (replica id -> actor node) changes with the applied ConfChange and travels in snapshots.
+//
 // Faster failover: the process tells the node when a peer's connection drops (peerConnectionLost); a
 // follower of that peer forgets its leader and campaigns within two ticks (docs/decisions/0006).
 
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
+import type { NodeId } from '../../actors/index.js';
 import type { Random } from '../../actors/random.js';
 import { restoreMemoryLogStorage, type DurableState } from '../../raft/durable-storage.js';
 import {
@@ -37,6 +42,7 @@ import type { ApplyResult, ClientSession, Command, CommandBody, RangeRequest, Ra
 import { encodeForProposal } from '../commands.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../compaction.js';
 import { NotLeaderError, StoreError, StoreTimeoutError, UnavailableError } from '../errors.js';
+import { applyToAddressBook, confChangeFor, PROMOTE_MAX_LAG, refuseChange, unwrapSnapshot, wrapSnapshot, type MembershipChange, type MembershipStatus, type MemberStatus } from './membership.js';
 import { LEASE_CHECKPOINT_INTERVAL_MS } from '../leases.js';
 import { StateMachine, type StateMachineOptions, type TimeToLive } from '../state-machine.js';
 import type { WatchBatch, WatchRequest } from '../watch-hub.js';
@@ -56,8 +62,14 @@ export interface ReplicaStorage {
 
 export interface ReplicaNodeOptions {
   readonly id: ReplicaId;
-  /** The bootstrap membership (used when the replica has no snapshot yet). */
+  /**
+   * The group's bootstrap voters: its configuration at log index 0, the same on every replica for the
+   * group's whole life (used when the replica has no snapshot yet). A replica that joins a running
+   * group is not among them: it is a bystander until the ConfChange that adds it is applied.
+   */
   readonly voters: readonly ReplicaId[];
+  /** The addresses known at start (`--replicas`); the replicated address book overlays them. */
+  readonly addresses?: ReadonlyMap<ReplicaId, NodeId>;
   readonly clock: Clock;
   readonly random: Random;
   readonly log: Logger;
@@ -125,6 +137,8 @@ export class ReplicaNode implements ReplicaEngine {
   private readonly retention: RetentionPolicy;
 
   private conf: ConfState;
+  /** Replica id -> actor node: the start list overlaid by snapshots and applied ConfChanges. */
+  private readonly addressBook: Map<ReplicaId, NodeId>;
   private statusValue: ReplicaStatus;
   private readonly statusListeners: ((status: ReplicaStatus) => void)[] = [];
   private readonly pendingWrites = new Map<number, PendingWrite>();
@@ -173,9 +187,10 @@ export class ReplicaNode implements ReplicaEngine {
 
     const bootstrap: ConfState = { voters: [...options.voters], learners: [], votersOutgoing: [], learnersNext: [] };
     this.memory = options.recovered === undefined ? new MemoryLogStorage(bootstrap) : restoreMemoryLogStorage(options.recovered, bootstrap);
+    this.addressBook = new Map(options.addresses ?? []);
     const snapshot = options.recovered?.snapshot;
     if (snapshot !== undefined) {
-      this.machine.restore(snapshot.data);
+      this.restoreSnapshotData(snapshot.data);
       this.snapshotIndex = snapshot.meta.index;
     }
     this.conf = this.memory.initialState().conf;
@@ -282,6 +297,79 @@ export class ReplicaNode implements ReplicaEngine {
       const now = this.raft.status();
       if (now.role !== 'follower' || now.leader !== NO_REPLICA) return;
       this.raft.campaign();
+      this.process();
+    });
+  }
+
+  // ---- membership --------------------------------------------------------------------------------
+
+  /** The actor node of replica `id`, from the address book. */
+  addressOf(id: ReplicaId): NodeId | undefined {
+    return this.addressBook.get(id);
+  }
+
+  /** Every known address (members and not). */
+  addresses(): ReadonlyMap<ReplicaId, NodeId> {
+    return this.addressBook;
+  }
+
+  /** The members of the configuration this replica has applied. */
+  memberIds(): ReplicaId[] {
+    return [...new Set([...this.conf.voters, ...this.conf.votersOutgoing, ...this.conf.learners, ...this.conf.learnersNext])];
+  }
+
+  membership(): MembershipStatus {
+    const raft = this.raft.status();
+    const voters = new Set([...this.conf.voters, ...this.conf.votersOutgoing]);
+    const members: MemberStatus[] = this.memberIds()
+      .sort((a, b) => a - b)
+      .map((id) => {
+        const node = this.addressBook.get(id);
+        const match = raft.progress?.get(id)?.match;
+        return { id, role: voters.has(id) ? 'voter' : 'learner', ...(node === undefined ? {} : { node }), ...(match === undefined ? {} : { match }) };
+      });
+    return {
+      replica: raft.id,
+      leader: raft.leader,
+      commitIndex: raft.commit,
+      members,
+      addresses: [...this.addressBook.entries()].sort(([a], [b]) => a - b).map(([id, node]) => ({ id, node })),
+    };
+  }
+
+  /**
+   * On the leader: proposes one membership change and resolves with the membership once it is applied
+   * here. Refused (StoreError) while another change is in flight, for a learner not yet within
+   * PROMOTE_MAX_LAG entries of the commit index, and for changes the configuration does not allow.
+   * Removing the leader itself is allowed: the core hands leadership to an up-to-date voter once applied.
+   */
+  changeMembership(change: MembershipChange): Promise<MembershipStatus> {
+    if (this.closed) return Promise.reject(new UnavailableError('replica is closed'));
+    const raft = this.raft.status();
+    if (raft.role !== 'leader') return Promise.reject(new NotLeaderError(raft.leader, 'membership changes go to the leader'));
+    const refused = refuseChange(this.conf, change);
+    if (refused !== undefined) return Promise.reject(refused);
+    if (change.action === 'promote') {
+      const match = raft.progress?.get(change.id)?.match ?? 0;
+      if (match + PROMOTE_MAX_LAG < raft.commit) {
+        return Promise.reject(new StoreError('NOT_CAUGHT_UP', `learner ${change.id} is at index ${match}, the commit index is ${raft.commit}: not caught up yet`, true));
+      }
+    }
+    const proposed = this.raft.proposeConfChange(confChangeFor(change));
+    if (!proposed.ok) {
+      if (proposed.reason === 'conf-change-pending') return Promise.reject(new StoreError('CONF_CHANGE_PENDING', 'another membership change is being applied; try again', true));
+      if (proposed.reason === 'invalid-conf-change') return Promise.reject(new StoreError('INVALID_REQUEST', 'the configuration does not allow this change', false));
+      return Promise.reject(new NotLeaderError(proposed.leader, `membership change refused: ${proposed.reason}`));
+    }
+    this.log.info({ change }, 'membership change proposed');
+    const { lastIndex, term } = this.raft.status();
+    return new Promise<MembershipStatus>((resolve, reject) => {
+      const timer = this.clock.setTimer(this.requestTimeoutMs, () => {
+        if (this.pendingWrites.get(lastIndex)?.timer !== timer) return;
+        this.pendingWrites.delete(lastIndex);
+        reject(new StoreTimeoutError('the membership change was not applied in time; it may still be'));
+      });
+      this.pendingWrites.set(lastIndex, { index: lastIndex, term, timer, reject, resolve: () => resolve(this.membership()) });
       this.process();
     });
   }
@@ -582,20 +670,30 @@ export class ReplicaNode implements ReplicaEngine {
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     await this.options.storage.saveSnapshot(snapshot);
     this.memory.applySnapshot(snapshot);
-    this.machine.restore(snapshot.data);
+    this.restoreSnapshotData(snapshot.data);
     this.snapshotIndex = snapshot.meta.index;
     this.conf = snapshot.meta.conf;
     this.log.info({ index: snapshot.meta.index, term: snapshot.meta.term }, 'installed a snapshot from the leader');
+  }
+
+  /** Restores the state machine and the address book a snapshot carries (an old snapshot has no book). */
+  private restoreSnapshotData(data: Uint8Array): void {
+    const { book, machine } = unwrapSnapshot(data);
+    this.machine.restore(machine);
+    if (book === undefined) return;
+    for (const [id, node] of book) this.addressBook.set(id, node);
   }
 
   private applyEntry(entry: Entry): void {
     if (entry.index <= this.machine.appliedIndex) return; // already in the restored snapshot
     let result: ApplyResult | undefined;
     if (entry.type === EntryType.ConfChange) {
-      this.conf = this.raft.applyConfChange(decodeConfChange(entry.data));
+      const change = decodeConfChange(entry.data);
+      this.conf = this.raft.applyConfChange(change);
+      applyToAddressBook(this.addressBook, change);
       this.memory.setConfState(this.conf);
       result = this.machine.applyEntry(entry.index, new Uint8Array(0));
-      this.log.info({ conf: this.conf, index: entry.index }, 'membership changed');
+      this.log.info({ conf: this.conf, index: entry.index, ...(change.context === undefined ? {} : { address: change.context }) }, 'membership changed');
     } else {
       result = this.machine.applyEntry(entry.index, entry.data);
     }
@@ -662,7 +760,7 @@ export class ReplicaNode implements ReplicaEngine {
     const applied = this.machine.appliedIndex;
     if (this.snapshotting || applied - this.snapshotIndex < this.snapshotEvery) return;
     this.snapshotting = true;
-    const snapshot = this.memory.createSnapshot(applied, this.conf, this.machine.snapshot());
+    const snapshot = this.memory.createSnapshot(applied, this.conf, wrapSnapshot(this.addressBook, this.machine.snapshot()));
     this.snapshotIndex = applied;
     void this.options.storage.saveSnapshot(snapshot).then(
       () => {

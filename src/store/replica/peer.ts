@@ -13,6 +13,9 @@
 // way RemoteStoreClient taps the transport to stop waiting on a dead replica. `keepPeersConnected`
 // keeps a connection open between followers too, so that the campaign that follows is not slowed (and
 // its vote split) by a first dial.
+//
+// Peers are looked up by id at each use (a `PeerDirectory`): the replica's address book changes when
+// a membership change that adds or removes a replica is applied (membership.ts).
 
 import { withPeerDownListener } from '../../actors/peer-down-tap.js';
 import type { Logger } from 'pino';
@@ -45,11 +48,19 @@ export function peerBehavior(options: PeerOptions): Behavior<PeerMessage, void> 
   };
 }
 
+/** Where the peers are now: the node of an id, and the replicas to keep connections to. */
+export interface PeerDirectory {
+  nodeOf(id: ReplicaId): NodeId | undefined;
+  idOf(node: NodeId): ReplicaId | undefined;
+  /** The other members of the configuration, with their nodes. */
+  peers(): readonly ReplicaAddress[];
+}
+
 /** The outbox of a replica's node: each message is one tell to the destination replica's peer actor. */
-export function raftOutbox(system: ActorSystem, replicas: readonly ReplicaAddress[], log: Logger): RaftOutbox {
-  const peerRefs = new Map(replicas.map((replica) => [replica.id, system.refFor<PeerMessage>(replica.node, PEER_PATH)]));
+export function raftOutbox(system: ActorSystem, directory: PeerDirectory, log: Logger): RaftOutbox {
   return (to: ReplicaId, message: Message) => {
-    const ref = peerRefs.get(to);
+    const node = directory.nodeOf(to);
+    const ref = node === undefined ? undefined : system.refFor<PeerMessage>(node, PEER_PATH);
     if (ref === undefined) {
       log.warn({ to }, 'raft message to an unknown replica dropped');
       return;
@@ -72,10 +83,9 @@ export function replicaNodeId(id: ReplicaId, host: string, port: number): NodeId
  * replica's id; connections of other nodes, e.g. store clients, are not reported). Reports may repeat
  * (each failed redial is one): the receiver must be idempotent.
  */
-export function tapConnectionLosses(transport: Transport, replicas: readonly ReplicaAddress[], onLost: (id: ReplicaId) => void): Transport {
-  const idOf = new Map(replicas.map((replica) => [replica.node, replica.id]));
+export function tapConnectionLosses(transport: Transport, directory: Pick<PeerDirectory, 'idOf'>, onLost: (id: ReplicaId) => void): Transport {
   return withPeerDownListener(transport, (node) => {
-    const id = idOf.get(node);
+    const id = directory.idOf(node);
     if (id !== undefined) onLost(id);
   });
 }
@@ -88,12 +98,11 @@ export function tapConnectionLosses(transport: Transport, replicas: readonly Rep
  * A status ask to each peer's endpoint every PEER_CONNECT_INTERVAL_MS makes the connection (the actor
  * runtime's heartbeats then keep it up); the answer is not used. Returns a function that stops it.
  */
-export function keepPeersConnected(system: ActorSystem, replicas: readonly ReplicaAddress[], self: ReplicaId, clock: Clock): () => void {
-  const others = replicas.filter((replica) => replica.id !== self).map((replica) => system.refFor<EndpointMessage>(replica.node, ENDPOINT_PATH));
+export function keepPeersConnected(system: ActorSystem, directory: Pick<PeerDirectory, 'peers'>, clock: Clock): () => void {
   let stopped = false;
   const touch = (): void => {
     if (stopped) return;
-    for (const ref of others) {
+    for (const ref of directory.peers().map((replica) => system.refFor<EndpointMessage>(replica.node, ENDPOINT_PATH))) {
       system.ask<EndpointMessage, StoreReply>(ref, (replyTo) => ({ type: 'store.request', op: { kind: 'status' }, replyTo }), PEER_CONNECT_INTERVAL_MS).catch(() => undefined);
     }
     timer = clock.setTimer(PEER_CONNECT_INTERVAL_MS, touch);

@@ -16,6 +16,7 @@ import type { Message, ReplicaId } from '../../raft/index.js';
 import type { ClientSession, CommandBody, RangeRequest } from '../commands.js';
 import type { StoreErrorCode } from '../errors.js';
 import type { WatchBatch, WatchRequest } from '../watch-hub.js';
+import type { MembershipChange } from './membership.js';
 
 /** The client endpoint actor of every replica process. */
 export const ENDPOINT_PATH = '/user/store';
@@ -43,7 +44,14 @@ export type StoreOperation =
   | { readonly kind: 'timeToLive'; readonly id: number; readonly withKeys: boolean }
   | { readonly kind: 'status' }
   /** The replica's metrics in Prometheus text format (result: a string). */
-  | { readonly kind: 'metrics' };
+  | { readonly kind: 'metrics' }
+  /** The group's membership as this replica sees it (result: MembershipStatus, membership.ts). */
+  | { readonly kind: 'membership' }
+  /**
+   * On the leader: add a learner, promote it, or remove a replica (result: MembershipStatus once
+   * applied). Only cluster components reach the store transport (it admits holders of the cluster secret).
+   */
+  | { readonly kind: 'changeMembership'; readonly change: MembershipChange };
 
 export type StoreReply =
   | { readonly type: 'store.reply'; readonly ok: true; readonly result: unknown }
@@ -129,7 +137,10 @@ function isOperation(value: unknown): boolean {
       return Number.isSafeInteger(value['id']) && typeof value['withKeys'] === 'boolean';
     case 'status':
     case 'metrics':
+    case 'membership':
       return true;
+    case 'changeMembership':
+      return isRecord(value['change']);
     default:
       return false;
   }

@@ -1,0 +1,15 @@
+// JSON merge patch (RFC 7386, `application/merge-patch+json`): objects merge key by key, null
+// removes a key, anything else (lists included) replaces. What `kubectl patch --type=merge` sends, and
+// the only patch type custom resources take besides JSON patch.
+
+import { isObject, type JsonObject } from '../registry/types.js';
+
+export function applyMergePatch(document: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return structuredClone(patch);
+  const result: JsonObject = isObject(document) ? { ...document } : {};
+  for (const [field, value] of Object.entries(patch)) {
+    if (value === null) delete result[field];
+    else result[field] = applyMergePatch(result[field], value);
+  }
+  return result;
+}
