@@ -29,6 +29,9 @@ import { evict } from './handlers/eviction.js';
 import { ObjectStore, type ObjectStoreOptions } from './storage/object-store.js';
 import { WatchCaches } from './storage/watch-cache.js';
 import { NamespaceCache } from './storage/namespace-cache.js';
+import { PrefixCache } from './storage/prefix-cache.js';
+import { resourcequotas } from './registry/resource-quota.js';
+import { priorityclasses } from './registry/scheduling.js';
 import { ApiError, errors } from './status.js';
 import { isObject, type JsonObject, type ResourceDefinition } from './registry/types.js';
 import { validateObject } from './handlers/validate.js';
@@ -65,6 +68,8 @@ export interface ApiHandlerOptions {
   readonly podLogs?: PodLogReader;
   /** How often a followed pods/log polls its node agent (default handlers/logs.ts). */
   readonly logFollowPollMs?: number;
+  /** Keep ResourceQuotas and PriorityClasses in watched caches for admission (default true; false: store reads). */
+  readonly admissionCaches?: boolean;
   /** How metrics.k8s.io reaches node agents (the actor transport in api/main.ts); absent: 503. */
   readonly nodeStats?: NodeStatsReader;
   /** Static tokens and client certificates (auth/authenticator.ts); service account tokens are added here. */
@@ -105,7 +110,9 @@ export interface ApiHandler {
 export function statusResponse(error: ApiError): ApiResponse {
   return {
     status: error.httpStatus,
-    ...(error.httpStatus === 429 ? { headers: { 'retry-after': '1' } } : {}),
+    // A 429 whose details say retryAfterSeconds 0 (an eviction a disruption budget refuses) has no
+    // Retry-After, as in kube-apiserver: client-go would otherwise retry it silently.
+    ...(error.httpStatus === 429 && error.details?.retryAfterSeconds !== 0 ? { headers: { 'retry-after': String(error.details?.retryAfterSeconds ?? 1) } } : {}),
     body: error.toStatus(),
   };
 }
@@ -135,6 +142,10 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     options.namespaceCache === false
       ? undefined
       : new NamespaceCache(options.store, objects.prefix(namespaces, undefined), (name) => objects.read(namespaces, undefined, name), clock);
+  const admissionCaches =
+    options.admissionCaches === false
+      ? undefined
+      : { quotas: new PrefixCache(options.store, objects.prefix(resourcequotas, undefined), clock), priorityClasses: new PrefixCache(options.store, objects.prefix(priorityclasses, undefined), clock) };
   // CRDs are listed and watched from the first discovery, OpenAPI or unknown-resource request on.
   const crds = new CrdServing(registry, objects, options.store, clock, options.log);
   const serviceAccountTokens = new ServiceAccountTokens({
@@ -159,7 +170,26 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     serverAddress: options.serverAddress ?? '127.0.0.1:6443',
     ...(watchCaches === undefined ? {} : { watchCaches }),
     ...(namespaceCache === undefined ? {} : { namespaceCache }),
+    ...(admissionCaches === undefined ? {} : { admissionCaches }),
   };
+
+  /** Tell the admission caches about a quota or PriorityClass this server wrote, so admission reads the store until the watch shows it. */
+  function noteAdmissionWrite(definition: ResourceDefinition, verb: string, namespace: string | undefined, request: ApiRequest, response: ApiResponse): void {
+    if (admissionCaches === undefined || response.status >= 300 || request.query.has('dryRun') || !('body' in response) || !isObject(response.body)) return;
+    const cache = definition === resourcequotas ? admissionCaches.quotas : definition === priorityclasses ? admissionCaches.priorityClasses : undefined;
+    if (cache === undefined) return;
+    const body = response.body;
+    const written = Array.isArray(body['items']) ? body['items'].filter(isObject) : [body];
+    for (const object of written) {
+      const metadata = isObject(object['metadata']) ? object['metadata'] : {};
+      if (typeof metadata['name'] !== 'string') continue; // a Status (a delete's answer) names it in details
+      const revision = Number(metadata['resourceVersion'] ?? 0);
+      const key = definition.namespaced ? `${namespace ?? String(metadata['namespace'] ?? '')}/${metadata['name']}` : metadata['name'];
+      cache.noteWrite(key, Number.isSafeInteger(revision) ? revision : 0, verb === 'delete' || verb === 'deletecollection');
+    }
+    const details = body['kind'] === 'Status' && isObject(body['details']) ? body['details'] : undefined;
+    if (details !== undefined && typeof details['name'] === 'string') cache.noteWrite(definition.namespaced ? `${namespace ?? ''}/${details['name']}` : details['name'], 0, true);
+  }
 
   /** Tell the namespace cache about a namespace this server changed, so that its next lookups read it live. */
   function noteNamespaceWrite(verb: string, name: string | undefined, request: ApiRequest, response: ApiResponse): void {
@@ -266,6 +296,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       ...(info.subresource === undefined ? {} : { subresource: info.subresource }),
     });
     if (definition.plural === 'namespaces' && definition.group === '') noteNamespaceWrite(info.verb, info.name, request, response);
+    if (info.verb !== 'get' && info.verb !== 'list' && info.verb !== 'watch') noteAdmissionWrite(definition, info.verb, info.namespace, request, response);
     if (isCustomResourceDefinition(definition) && response.status < 300 && !request.query.has('dryRun')) await crds.noteWrite(info.verb, info.name, response);
     return response;
   }
@@ -282,6 +313,8 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       crds.close();
       watchCaches?.close();
       namespaceCache?.close();
+      admissionCaches?.quotas.close();
+      admissionCaches?.priorityClasses.close();
     },
     async handle(request) {
       try {

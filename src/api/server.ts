@@ -27,6 +27,7 @@ import { startRbacSync, type RbacCacheSink } from './rbac-sync.js';
 import type { JsonObject } from './registry/types.js';
 import type { SigningKeyPair } from './auth/jwt.js';
 import { ApiMetrics, METRICS_CONTENT_TYPE, METRICS_PATH, type RequestObservation } from './metrics.js';
+import { SYSTEM_PRIORITY_CLASSES } from './registry/scheduling.js';
 
 export interface ServerLimits {
   /** Largest request body; past it 413 (kube-apiserver: 3 MiB). */
@@ -169,6 +170,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ...(options.serviceAccountKeys === undefined ? {} : { serviceAccountKeys: options.serviceAccountKeys }),
   });
   await handler.ensureSystemNamespaces();
+  // The built-in PriorityClasses (system-node-critical, system-cluster-critical), like kube-apiserver's.
+  await handler.ensureObjects(SYSTEM_PRIORITY_CLASSES);
   if (options.bootstrapObjects !== undefined) await handler.ensureObjects(options.bootstrapObjects);
   const rbacSync = options.rbacCache === undefined ? undefined : startRbacSync(handler.objects, handler.registry, options.rbacCache, options.clock);
   await rbacSync?.synced;

@@ -8,6 +8,7 @@ import { formatSelector } from './handlers/scale.js';
 import { apiVersionOf, isObject, objectsOf, stringField, type JsonObject, type PrinterColumn, type ResourceDefinition } from './registry/types.js';
 import { valueAtJsonPath } from './crd/json-path.js';
 import type { TableOptions } from './handlers/types.js';
+import { POLICY_TABLE_COLUMNS } from './tables-policy.js';
 
 export interface ColumnDefinition {
   readonly name: string;
@@ -22,6 +23,8 @@ interface Column {
   readonly definition: ColumnDefinition;
   readonly cell: (object: JsonObject, nowMs: number) => Cell;
 }
+/** A column as other modules define them (tables-policy.ts). */
+export type TableColumn = Column;
 
 const NONE = '<none>';
 
@@ -446,6 +449,7 @@ const COLUMNS_BY_RESOURCE: ReadonlyMap<string, readonly Column[]> = new Map([
   ['batch/jobs', jobColumns],
   ['batch/cronjobs', cronJobColumns],
   ['autoscaling/horizontalpodautoscalers', horizontalPodAutoscalerColumns],
+  ...POLICY_TABLE_COLUMNS,
 ]);
 const DEFAULT_COLUMNS: readonly Column[] = [nameColumn, ageColumn];
 

@@ -4,12 +4,14 @@ export { CONTROLLER_MANAGER_SUPERVISION, CONTROLLER_NAMES, controllerManager, ty
 export { CronJobController } from './cronjob.js';
 export { DaemonSetController } from './daemonset.js';
 export { DeploymentController } from './deployment.js';
+export { DisruptionController } from './disruption.js';
 export { GarbageCollector } from './garbage-collector.js';
 export { HorizontalPodAutoscalerController } from './hpa.js';
 export { JobController } from './job.js';
 export { NamespaceController } from './namespace.js';
 export { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 export { ReplicaSetController } from './replicaset.js';
+export { ResourceQuotaController } from './resource-quota.js';
 export { StatefulSetController } from './statefulset.js';
 export { DEFAULT_SERVICE_ACCOUNT, ServiceAccountController } from './serviceaccount.js';
 export { controllerActor } from './machinery/controller-actor.js';

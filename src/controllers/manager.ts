@@ -10,6 +10,7 @@ import { ApiClient, type ApiTransport } from '../client/index.js';
 import { CronJobController } from './cronjob.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
+import { DisruptionController } from './disruption.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { HorizontalPodAutoscalerController } from './hpa.js';
 import { JobController } from './job.js';
@@ -23,6 +24,7 @@ import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.js';
 import { PodGarbageCollector, type PodGcOptions } from './pod-gc.js';
 import { ReplicaSetController } from './replicaset.js';
+import { ResourceQuotaController } from './resource-quota.js';
 import { ServiceAccountController } from './serviceaccount.js';
 import { StatefulSetController } from './statefulset.js';
 
@@ -39,6 +41,8 @@ export const CONTROLLER_NAMES = [
   'cronjob',
   'serviceaccount',
   'pod-gc',
+  'disruption',
+  'resource-quota',
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
@@ -106,6 +110,10 @@ function makeController(name: ControllerName, client: ApiClient, clock: Clock, l
       return new ServiceAccountController(env);
     case 'pod-gc':
       return new PodGarbageCollector({ ...env, ...settings.podGc });
+    case 'disruption':
+      return new DisruptionController(env);
+    case 'resource-quota':
+      return new ResourceQuotaController(env);
   }
 }
 

@@ -28,6 +28,7 @@ import {
   type ApiClient,
   type ResourceType,
 } from '../client/index.js';
+import { INGRESSES, PODDISRUPTIONBUDGETS, RESOURCEQUOTAS } from '../client/resources-policy.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { HORIZONTALPODAUTOSCALERS } from './hpa.js';
 import { isBeingDeleted, nameOf, specOf } from './machinery/objects.js';
@@ -61,6 +62,9 @@ export const NAMESPACED_TYPES: readonly ResourceType[] = [
   rbac('rolebindings', 'RoleBinding'),
   EVENTS,
   EVENTS_V1,
+  PODDISRUPTIONBUDGETS,
+  INGRESSES,
+  RESOURCEQUOTAS,
 ];
 
 export interface NamespaceControllerEnv {

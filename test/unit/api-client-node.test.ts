@@ -374,9 +374,10 @@ test('a watch whose HTTP client goes away leaves the watch cache (no leak); /rea
     request.destroy();
     await waitUntil(() => cache?.subscriberCount === 0);
     t.is(cache?.subscriberCount, 0, 'the watch leaves the shared cache when its client goes away');
-    // The create started the namespace cache (namespace lifecycle admission), which holds one store watch of its own.
-    await waitUntil(() => server.handler.namespaceCache?.isSynced === true);
-    t.is(store.machine.watches.size(), 2, 'the one shared store watch stays for the next watcher (beside the namespace cache)');
+    // The create started the namespace cache (namespace lifecycle admission) and the quota cache (quota
+    // admission), which hold one store watch each.
+    await waitUntil(() => server.handler.namespaceCache?.isSynced === true && store.machine.watches.size() === 3);
+    t.is(store.machine.watches.size(), 3, 'the one shared store watch stays for the next watcher (beside the namespace and quota caches)');
     server.handler.close();
     t.is(store.machine.watches.size(), 0, 'closing the handler releases the store watch');
     t.is((await raw(server.url, 'GET', '/readyz', undefined, {})).status, 200);

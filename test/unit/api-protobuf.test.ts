@@ -185,9 +185,9 @@ test('Job, HorizontalPodAutoscaler and the RBAC kinds decode', (t) => {
 });
 
 test('unknown kinds, unknown non-empty fields and content encodings are 415; malformed bytes 400', (t) => {
-  const pdb = decodeError(envelope('policy/v1', 'PodDisruptionBudget', objectMeta('j')));
-  t.is(pdb.httpStatus, 415);
-  t.regex(pdb.message, /policy\/v1 PodDisruptionBudget are not supported; send this object as application\/json/);
+  const unknownKind = decodeError(envelope('storage.k8s.io/v1', 'StorageClass', objectMeta('j')));
+  t.is(unknownKind.httpStatus, 415);
+  t.regex(unknownKind.message, /storage.k8s.io\/v1 StorageClass are not supported; send this object as application\/json/);
   const unknownField = decodeError(envelope('v1', 'ConfigMap', concatBytes([objectMeta('cm'), str(99, 'x')])));
   t.is(unknownField.httpStatus, 415);
   t.regex(unknownField.message, /field 99 of ConfigMap/);

@@ -12,6 +12,7 @@ import { CONFIGMAPS, CRONJOBS, DAEMONSETS, JOBS, DEPLOYMENTS, isNotFound, LocalA
 import { HORIZONTALPODAUTOSCALERS } from '../../src/controllers/hpa.js';
 import { isBeingDeleted, numberField, statusOf } from '../../src/controllers/machinery/objects.js';
 import { CONTROLLER_MANAGER_SUPERVISION, controllerManager } from '../../src/controllers/manager.js';
+import { PODDISRUPTIONBUDGETS, RESOURCEQUOTAS } from '../../src/client/resources-policy.js';
 import { adminClient, agentLoop, deployment, eventually, testApi } from './controllers-helpers.js';
 
 const CONTROLLER_MANAGER = { name: 'system:kube-controller-manager', groups: ['system:authenticated'] };
@@ -60,6 +61,11 @@ test('every controller works with the controller manager’s least-privilege rol
   await eventually(async () => (await statusNumber(() => admin.get(DEPLOYMENTS, 'team', 'web'), 'availableReplicas')) === 2, 'the Deployment available', 20_000);
   await eventually(async () => (await statusNumber(() => admin.get(STATEFULSETS, 'team', 'db'), 'readyReplicas')) === 2, 'the StatefulSet ready', 20_000);
   await eventually(async () => (await statusNumber(() => admin.get(DAEMONSETS, 'team', 'agent'), 'numberReady')) === 1, 'the DaemonSet ready', 20_000);
+  // The disruption and resource quota controllers write their status; the namespace deletion below empties both kinds.
+  await admin.create(PODDISRUPTIONBUDGETS, 'team', { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: 'web' } } } });
+  await eventually(async () => (await statusNumber(() => admin.get(PODDISRUPTIONBUDGETS, 'team', 'web'), 'disruptionsAllowed')) === 1, 'the budget’s status written', 20_000);
+  await admin.create(RESOURCEQUOTAS, 'team', { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard: { pods: '100', secrets: '10' } } });
+  await eventually(async () => ((await admin.get(RESOURCEQUOTAS, 'team', 'q'))['status'] as { used?: { pods?: string } } | undefined)?.used?.pods === '5', 'the quota counted by the controller', 20_000);
   // The autoscaler reads discovery and the StatefulSet's scale, and writes it.
   await admin.create(HORIZONTALPODAUTOSCALERS, 'team', { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'db' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' }, minReplicas: 3, maxReplicas: 4 } });
   await eventually(async () => (await statusNumber(() => admin.get(STATEFULSETS, 'team', 'db'), 'readyReplicas')) === 3, 'the StatefulSet raised to minReplicas by the autoscaler', 20_000);

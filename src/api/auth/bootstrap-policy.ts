@@ -160,6 +160,15 @@ const CONTROLLER_MANAGER_RULES: readonly Rule[] = [
   rule(['get', 'update'], ['*'], ['*/scale']),
   rule(['get', 'list'], ['metrics.k8s.io'], ['pods']),
   rule(['delete', 'deletecollection'], ['autoscaling'], ['horizontalpodautoscalers']),
+  // Disruption controller: budgets' status from the pods and their controllers' scale (read above).
+  rule(READ, ['policy'], ['poddisruptionbudgets']),
+  rule(['update', 'patch'], ['policy'], ['poddisruptionbudgets/status']),
+  // Resource quota controller: recount what quotas limit (not secrets: their quota usage stays as admission charged it).
+  rule(READ, [''], ['resourcequotas']),
+  rule(READ, ['networking.k8s.io'], ['ingresses']),
+  rule(['update', 'patch'], [''], ['resourcequotas/status']),
+  // Namespace controller: the policy-like kinds of a Terminating namespace.
+  rule(['delete', 'deletecollection'], ['policy', 'networking.k8s.io'], ['poddisruptionbudgets', 'ingresses']),
 ];
 
 /** The scheduler reads pods and nodes (and what spreading looks at), binds pods and reports why not. */

@@ -41,6 +41,7 @@ import {
   forceOf,
 } from './common.js';
 import { applyConfiguration, recordUpdate } from '../apply/managed-fields.js';
+import { admitCreate, admitUpdate } from '../admission/index.js';
 
 /** Metadata the server owns: kept from the stored object on every update. */
 const MANAGED_METADATA = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const;
@@ -261,6 +262,7 @@ async function createObject(context: HandlerContext, request: ApiRequest, target
   validateObject(definition, object, undefined);
   await admitNamespace(context, definition, target.namespace, String(metadata['name'] ?? ''));
   runAdmission(context, target, { newObject: object });
+  await admitCreate(context.objects, context.admissionCaches, definition, target.namespace, object, { dryRun, nowMs: context.clock.now() });
   // A pod created already on a node is checked against the node's allocation ledger like a binding (decision 0005).
   const nodeName = podNodeName(definition, object);
   const created =
@@ -319,7 +321,7 @@ async function update(context: HandlerContext, request: ApiRequest, target: Reso
       definition,
       namespace,
       name,
-      (current) => {
+      async (current) => {
         const currentMetadata = metadataOf(current);
         const currentVersion = String(currentMetadata['resourceVersion']);
         // The client's view of the object (or of its Scale): the PUT body, or the patch applied to the current state.
@@ -379,6 +381,7 @@ async function update(context: HandlerContext, request: ApiRequest, target: Reso
         }
         validateObject(definition, next, current);
         runAdmission(context, target, { oldObject: current, newObject: next });
+        await admitUpdate(context.objects, definition, next, current);
         return next;
       },
       { dryRun, ...(expectedResourceVersion === undefined ? {} : { expectedResourceVersion }) },

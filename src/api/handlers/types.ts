@@ -9,6 +9,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { RunningWatch, WatchSink } from '../storage/watch.js';
 import type { NamespaceCache } from '../storage/namespace-cache.js';
 import type { WatchCaches } from '../storage/watch-cache.js';
+import type { PrefixCache } from '../storage/prefix-cache.js';
 import type { ServiceAccountTokens, TokenAuthentication } from '../auth/service-account-tokens.js';
 
 export interface ApiRequest {
@@ -73,8 +74,15 @@ export interface HandlerContext {
   readonly namespaceCache?: NamespaceCache;
   /** host:port for discovery's serverAddressByClientCIDRs. */
   readonly serverAddress: string;
+  /** ResourceQuotas and PriorityClasses for admission (absent: admission reads the store each time). */
+  readonly admissionCaches?: AdmissionCaches;
   /** Issues and checks service account tokens (serviceaccounts/token); absent: that subresource answers 500. */
   readonly serviceAccountTokens?: ServiceAccountTokens;
   /** This server's bearer-token authentication for given audiences (none: its own), for tokenreviews. */
   readonly authenticateToken?: (token: string, audiences: readonly string[]) => Promise<TokenAuthentication>;
+}
+
+export interface AdmissionCaches {
+  readonly quotas: PrefixCache;
+  readonly priorityClasses: PrefixCache;
 }

@@ -408,6 +408,51 @@ export const HorizontalPodAutoscaler = message('HorizontalPodAutoscaler', {
   3: ['status', AnyStatus, IGNORED],
 });
 
+// ---- policy/v1, scheduling.k8s.io/v1, core/v1 ResourceQuota, networking.k8s.io/v1 ------------
+// (what `kubectl create pdb / priorityclass / quota / ingress` send)
+
+const PodDisruptionBudgetSpec = message('PodDisruptionBudgetSpec', {
+  1: ['minAvailable', IntOrString, POINTER],
+  2: ['selector', LabelSelector, POINTER],
+  3: ['maxUnavailable', IntOrString, POINTER],
+  4: ['unhealthyPodEvictionPolicy', 'string', POINTER],
+});
+export const PodDisruptionBudget = message('PodDisruptionBudget', { 1: ['metadata', ObjectMeta], 2: ['spec', PodDisruptionBudgetSpec], 3: ['status', AnyStatus, IGNORED] });
+
+export const PriorityClass = message('PriorityClass', {
+  1: ['metadata', ObjectMeta],
+  2: ['value', 'int32'],
+  3: ['globalDefault', 'bool'],
+  4: ['description', 'string'],
+  5: ['preemptionPolicy', 'string', POINTER],
+});
+
+const ScopedResourceSelectorRequirement = message('ScopedResourceSelectorRequirement', { 1: ['scopeName', 'string'], 2: ['operator', 'string'], 3: ['values', 'string', REPEATED] });
+const ResourceQuotaSpec = message('ResourceQuotaSpec', {
+  1: ['hard', { map: Quantity }],
+  2: ['scopes', 'string', REPEATED],
+  3: ['scopeSelector', message('ScopeSelector', { 1: ['matchExpressions', ScopedResourceSelectorRequirement, REPEATED] }), POINTER],
+});
+export const ResourceQuota = message('ResourceQuota', { 1: ['metadata', ObjectMeta], 2: ['spec', ResourceQuotaSpec], 3: ['status', AnyStatus, IGNORED] });
+
+const TypedLocalObjectReference = message('TypedLocalObjectReference', { 1: ['apiGroup', 'string', POINTER], 2: ['kind', 'string'], 3: ['name', 'string'] });
+const ServiceBackendPort = message('ServiceBackendPort', { 1: ['name', 'string'], 2: ['number', 'int32'] });
+const IngressBackend = message('IngressBackend', {
+  3: ['resource', TypedLocalObjectReference, POINTER],
+  4: ['service', message('IngressServiceBackend', { 1: ['name', 'string'], 2: ['port', ServiceBackendPort] }), POINTER],
+});
+const HTTPIngressPath = message('HTTPIngressPath', { 1: ['path', 'string'], 2: ['backend', IngressBackend], 3: ['pathType', 'string', POINTER] });
+const IngressRuleValue = message('IngressRuleValue', { 1: ['http', message('HTTPIngressRuleValue', { 1: ['paths', HTTPIngressPath, REPEATED] }), POINTER] });
+const IngressRule = message('IngressRule', { 1: ['host', 'string'], 2: ['ingressRuleValue', IngressRuleValue, { inline: true }] });
+const IngressTLS = message('IngressTLS', { 1: ['hosts', 'string', REPEATED], 2: ['secretName', 'string'] });
+const IngressSpec = message('IngressSpec', {
+  1: ['defaultBackend', IngressBackend, POINTER],
+  2: ['tls', IngressTLS, REPEATED],
+  3: ['rules', IngressRule, REPEATED],
+  4: ['ingressClassName', 'string', POINTER],
+});
+export const Ingress = message('Ingress', { 1: ['metadata', ObjectMeta], 2: ['spec', IngressSpec], 3: ['status', AnyStatus, IGNORED] });
+
 /** Top-level messages by `apiVersion/kind` as the envelope names them. */
 export const KIND_SCHEMAS: ReadonlyMap<string, MessageSchema> = new Map([
   ['v1/Namespace', Namespace],
@@ -424,6 +469,10 @@ export const KIND_SCHEMAS: ReadonlyMap<string, MessageSchema> = new Map([
   ['batch/v1/CronJob', CronJob],
   ['autoscaling/v1/HorizontalPodAutoscaler', HorizontalPodAutoscaler],
   ['authorization.k8s.io/v1/SelfSubjectAccessReview', SelfSubjectAccessReview],
+  ['policy/v1/PodDisruptionBudget', PodDisruptionBudget],
+  ['scheduling.k8s.io/v1/PriorityClass', PriorityClass],
+  ['v1/ResourceQuota', ResourceQuota],
+  ['networking.k8s.io/v1/Ingress', Ingress],
   ['authentication.k8s.io/v1/SelfSubjectReview', SelfSubjectReview],
   ['authentication.k8s.io/v1/TokenRequest', TokenRequest],
   ['authentication.k8s.io/v1/TokenReview', TokenReview],

@@ -11,6 +11,10 @@ import { coreResources } from './core.js';
 import { eventsGroupResources } from './events-group.js';
 import { metricsResources } from './metrics.js';
 import { rbacResources } from './rbac.js';
+import { policyResources } from './policy.js';
+import { schedulingResources } from './scheduling.js';
+import { resourceQuotaResources } from './resource-quota.js';
+import { networkingResources } from './networking.js';
 import { apiVersionOf, type ResourceDefinition } from './types.js';
 
 export * from './types.js';
@@ -107,6 +111,10 @@ export const builtinResources: readonly ResourceDefinition[] = [
   ...metricsResources,
   ...batchResources,
   ...autoscalingResources,
+  ...policyResources,
+  ...schedulingResources,
+  ...resourceQuotaResources,
+  ...networkingResources,
 ];
 
 export function defaultRegistry(): Registry {
