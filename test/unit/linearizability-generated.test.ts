@@ -10,6 +10,14 @@ import { checkHistory } from '../../src/testing/linearizability/check.js';
 import type { History, Operation, OperationInput } from '../../src/testing/linearizability/history.js';
 import { simulateRegisterHistory, type RegisterSimulationOptions } from '../../src/testing/linearizability/simulate.js';
 
+/**
+ * The generators' seed: fixed, so that `npm test` checks the same histories every run. A random seed
+ * now and then drew a history whose violation search is exponential (many unanswered writes on one
+ * key) and ran past the budget; KPLANE_SEED=N explores other histories (a failure prints its seed).
+ */
+const GENERATED_SEED = Number(process.env['KPLANE_SEED'] ?? 42);
+if (process.env['KPLANE_SEED'] !== undefined) console.log(`linearizability-generated: KPLANE_SEED=${GENERATED_SEED}`);
+
 const simulationArbitrary = fc.record({
   seed: fc.integer({ min: 0, max: 0x7fffffff }),
   clients: fc.integer({ min: 1, max: 8 }),
@@ -32,7 +40,7 @@ test('histories of a sequential register with random overlapping intervals are l
       if (result.ok !== true) throw new Error(`seed ${options.seed}: ${JSON.stringify(result)}`);
       return result.keys === new Set(history.map((operation) => operation.input.key)).size;
     }),
-    { numRuns: 100 },
+    { numRuns: 100, seed: GENERATED_SEED },
   );
   t.pass();
 });
@@ -65,7 +73,7 @@ test('the same histories with a read of a never-written value are rejected', (t)
       if (result.ok !== false) throw new Error(`seed ${options.seed}: ${JSON.stringify(result)}`);
       return result.key === history[index]?.input.key && result.operations.includes(withGetValue(history, index, 'x')[index] as Operation) === false;
     }),
-    { numRuns: 80 },
+    { numRuns: 80, seed: GENERATED_SEED + 1 },
   );
   t.true(mutated > 40, `only ${mutated} histories had a read to mutate`);
 });
@@ -134,7 +142,7 @@ test('the same histories with a read of a stale value, impossible in real-time o
       }
       return true;
     }),
-    { numRuns: 200 },
+    { numRuns: 200, seed: GENERATED_SEED + 2 },
   );
   t.true(mutated > 50, `only ${mutated} histories had a read that could be made stale`);
 });
@@ -230,7 +238,7 @@ test('small arbitrary histories: the checker agrees with a brute-force search ov
       else bad++;
       return result.ok === expected;
     }),
-    { numRuns: 3000 },
+    { numRuns: 3000, seed: GENERATED_SEED + 3 },
   );
   t.log(`${good} linearizable, ${bad} not`);
   t.true(good > 300 && bad > 300, `${good} linearizable, ${bad} not: the generator is too one-sided`);
