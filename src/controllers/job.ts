@@ -36,6 +36,7 @@ import {
 } from './job-status.js';
 import type { EventRecorder } from './machinery/event-recorder.js';
 import { Expectations } from './machinery/expectations.js';
+import { watchOwnedPods } from './machinery/owned-pods.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { selectorMatches } from './machinery/labels.js';
 import { controllerRefOf, controllerReference, isBeingDeleted, isPodReady, keyOf, metaOf, nameOf, namespaceOf, selectorOf, splitKey, statusOf, templateOf, timestampOf, uidOf } from './machinery/objects.js';
@@ -81,52 +82,7 @@ export class JobController implements Controller {
   setup(factory: SharedInformerFactory, enqueue: (key: string) => void): () => void {
     const jobs = (this.jobs = factory.informerFor(JOBS));
     const pods = (this.pods = factory.informerFor(PODS));
-    const ownerKeyOf = (pod: KubeObject): string | undefined => {
-      const reference = controllerRefOf(pod);
-      if (reference === undefined || reference.kind !== 'Job') return undefined;
-      const owner = jobs.get(namespaceOf(pod), reference.name);
-      return owner !== undefined && uidOf(owner) === reference.uid ? keyOf(owner) : undefined;
-    };
-    const enqueueMatching = (pod: KubeObject): void => {
-      for (const job of jobs.inNamespace(namespaceOf(pod))) {
-        if (selectorMatches(selectorOf(job), metaOf(pod).labels)) enqueue(keyOf(job));
-      }
-    };
-    const podDeleted = (pod: KubeObject): void => {
-      const owner = ownerKeyOf(pod);
-      if (owner === undefined) return;
-      this.expectations.deletionObserved(owner, keyOf(pod));
-      enqueue(owner);
-    };
-    const jobRegistration = jobs.addHandlers({
-      onAdd: (job) => enqueue(keyOf(job)),
-      onUpdate: (_previous, job) => enqueue(keyOf(job)),
-      onDelete: (job) => {
-        this.expectations.forget(keyOf(job));
-        enqueue(keyOf(job));
-      },
-    });
-    const podRegistration = pods.addHandlers({
-      onAdd: (pod) => {
-        if (isBeingDeleted(pod)) return podDeleted(pod);
-        const owner = ownerKeyOf(pod);
-        if (owner !== undefined) {
-          this.expectations.creationObserved(owner);
-          enqueue(owner);
-        } else if (controllerRefOf(pod) === undefined) enqueueMatching(pod);
-      },
-      onUpdate: (previous, pod) => {
-        if (isBeingDeleted(pod) && !isBeingDeleted(previous)) return podDeleted(pod);
-        const owner = ownerKeyOf(pod);
-        if (owner !== undefined) enqueue(owner);
-        else if (controllerRefOf(pod) === undefined) enqueueMatching(pod);
-      },
-      onDelete: podDeleted,
-    });
-    return () => {
-      jobRegistration.remove();
-      podRegistration.remove();
-    };
+    return watchOwnedPods({ owners: jobs, pods, ownerKind: 'Job', expectations: this.expectations, enqueue });
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {

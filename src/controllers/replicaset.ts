@@ -10,6 +10,7 @@ import type { Clock } from '../actors/clock.js';
 import { isNotFound, PODS, REPLICASETS, type ApiClient, type KubeObject } from '../client/index.js';
 import type { EventRecorder } from './machinery/event-recorder.js';
 import { Expectations } from './machinery/expectations.js';
+import { watchOwnedPods } from './machinery/owned-pods.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { selectorMatches } from './machinery/labels.js';
 import {
@@ -61,54 +62,7 @@ export class ReplicaSetController implements Controller {
   setup(factory: SharedInformerFactory, enqueue: (key: string) => void): () => void {
     const replicaSets = (this.replicaSets = factory.informerFor(REPLICASETS));
     const pods = (this.pods = factory.informerFor(PODS));
-    const ownerKeyOf = (pod: KubeObject): string | undefined => {
-      const reference = controllerRefOf(pod);
-      if (reference === undefined || reference.kind !== 'ReplicaSet') return undefined;
-      const owner = replicaSets.get(namespaceOf(pod), reference.name);
-      return owner !== undefined && uidOf(owner) === reference.uid ? keyOf(owner) : undefined;
-    };
-    const enqueueMatching = (pod: KubeObject): void => {
-      for (const replicaSet of replicaSets.inNamespace(namespaceOf(pod))) {
-        if (selectorMatches(selectorOf(replicaSet), metaOf(pod).labels)) enqueue(keyOf(replicaSet));
-      }
-    };
-    const podDeleted = (pod: KubeObject): void => {
-      const owner = ownerKeyOf(pod);
-      if (owner === undefined) return;
-      this.expectations.deletionObserved(owner, keyOf(pod));
-      enqueue(owner);
-    };
-    const rsRegistration = replicaSets.addHandlers({
-      onAdd: (object) => enqueue(keyOf(object)),
-      onUpdate: (_previous, object) => enqueue(keyOf(object)),
-      onDelete: (object) => {
-        this.expectations.forget(keyOf(object));
-        enqueue(keyOf(object));
-      },
-    });
-    const podRegistration = pods.addHandlers({
-      onAdd: (pod) => {
-        if (isBeingDeleted(pod)) return podDeleted(pod);
-        const owner = ownerKeyOf(pod);
-        if (owner !== undefined) {
-          this.expectations.creationObserved(owner);
-          enqueue(owner);
-        } else if (controllerRefOf(pod) === undefined) enqueueMatching(pod);
-      },
-      onUpdate: (previous, pod) => {
-        if (isBeingDeleted(pod) && !isBeingDeleted(previous)) return podDeleted(pod);
-        const owner = ownerKeyOf(pod);
-        const previousOwner = ownerKeyOf(previous);
-        if (previousOwner !== undefined && previousOwner !== owner) enqueue(previousOwner);
-        if (owner !== undefined) enqueue(owner);
-        else if (controllerRefOf(pod) === undefined) enqueueMatching(pod);
-      },
-      onDelete: podDeleted,
-    });
-    return () => {
-      rsRegistration.remove();
-      podRegistration.remove();
-    };
+    return watchOwnedPods({ owners: replicaSets, pods, ownerKind: 'ReplicaSet', expectations: this.expectations, enqueue });
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
