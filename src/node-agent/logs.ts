@@ -13,6 +13,7 @@
 // which authorized `get pods/log`); what a runtime reads is its LogSource's business.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readLineTimes, stampLines, timesPathOf, type StampOptions } from './log-times.js';
 import type { ActorRef, Behavior, MessageProtocol } from '../actors/index.js';
 import { isActorRef, isSignal, remoteSenderOf } from '../actors/index.js';
 
@@ -34,6 +35,10 @@ export interface LogReadRequest {
   readonly limitBytes?: number;
   /** Continue a follow from this byte offset (the last chunk's nextOffset). */
   readonly offset?: number;
+  /** Prefix each line with the time it was written (RFC 3339, nanoseconds). */
+  readonly timestamps?: boolean;
+  /** Leave out lines written before this time (sinceSeconds / sinceTime), in ms since the epoch. */
+  readonly sinceMs?: number;
 }
 
 export interface LogReadMessage extends LogReadRequest {
@@ -52,10 +57,13 @@ export interface LogChunk {
   readonly finished: boolean;
 }
 
-/** What a runtime offers: the answer to one read. */
+/** What a runtime offers: the answer to one read (`nowMs` stamps lines not yet timed). */
 export interface LogSource {
-  read(request: LogReadRequest): LogChunk;
+  read(request: LogReadRequest, nowMs: number): LogChunk;
 }
+
+const stamping = (request: LogReadRequest): boolean => request.timestamps === true || request.sinceMs !== undefined;
+const stampOptionsOf = (request: LogReadRequest): StampOptions => ({ timestamps: request.timestamps === true, ...(request.sinceMs === undefined ? {} : { sinceMs: request.sinceMs }) });
 
 export function logProblem(status: number, message: string): LogChunk {
   return { type: 'logs.chunk', status, message, data: new Uint8Array(0), nextOffset: 0, finished: true };
@@ -76,6 +84,8 @@ export function isLogRead(message: unknown): message is LogReadMessage {
     (m['tailLines'] === undefined || isCount(m['tailLines'])) &&
     (m['limitBytes'] === undefined || isCount(m['limitBytes'])) &&
     (m['offset'] === undefined || isCount(m['offset'])) &&
+    (m['timestamps'] === undefined || typeof m['timestamps'] === 'boolean') &&
+    (m['sinceMs'] === undefined || isCount(m['sinceMs'])) &&
     isActorRef(m['replyTo'])
   );
 }
@@ -104,8 +114,12 @@ export function tailLinesOf(data: Uint8Array, lines: number): Uint8Array {
   return data;
 }
 
-/** Reads a log file as a LogSource answer; `finished` is the caller's (is the writer done?). */
-export function readLogFile(path: string, request: LogReadRequest, finished: boolean): LogChunk {
+/**
+ * Reads a log file as a LogSource answer; `finished` is the caller's (is the writer done?). With
+ * timestamps or a since time, lines are stamped from the times recorded beside the file
+ * (log-times.ts), and a follow advances by whole lines only.
+ */
+export function readLogFile(path: string, request: LogReadRequest, finished: boolean, nowMs: number): LogChunk {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -125,13 +139,19 @@ export function readLogFile(path: string, request: LogReadRequest, finished: boo
       read += count;
     }
     let data: Uint8Array = buffer.subarray(0, read);
-    const nextOffset = start + read;
+    let nextOffset = start + read;
+    const writerDone = finished && nextOffset >= size;
+    if (stamping(request)) {
+      const stamped = stampLines(data, start, readLineTimes(timesPathOf(path)), nowMs, stampOptionsOf(request), writerDone);
+      data = stamped.data;
+      nextOffset = start + stamped.consumed;
+    }
     if (request.offset === undefined) {
       if (request.tailLines !== undefined) data = tailLinesOf(data, request.tailLines);
       if (request.limitBytes !== undefined && data.length > request.limitBytes) data = data.subarray(0, request.limitBytes);
     }
     // A follow may only end once everything written has been sent.
-    return { type: 'logs.chunk', status: 200, data, nextOffset, finished: finished && nextOffset >= size };
+    return { type: 'logs.chunk', status: 200, data, nextOffset, finished: writerDone && nextOffset >= size };
   } finally {
     closeSync(fd);
   }
@@ -154,7 +174,7 @@ export function nodeLogsBehavior(slot: LogSourceSlot): Behavior<LogReadMessage> 
       }
       let answer: LogChunk;
       try {
-        answer = slot.current === undefined ? logProblem(503, 'the node agent is starting') : slot.current.read(message);
+        answer = slot.current === undefined ? logProblem(503, 'the node agent is starting') : slot.current.read(message, ctx.clock.now());
       } catch (error) {
         ctx.log.warn({ err: error, namespace: message.namespace, pod: message.pod }, 'log read failed');
         answer = logProblem(500, `reading the log failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -166,7 +186,7 @@ export function nodeLogsBehavior(slot: LogSourceSlot): Behavior<LogReadMessage> 
 
 /** The simulated runtime's logs: a few synthetic lines per container, never growing. */
 export const simulatedLogSource: LogSource = {
-  read(request) {
+  read(request, nowMs) {
     const container = request.container ?? 'main';
     if (request.offset !== undefined) return { type: 'logs.chunk', status: 200, data: new Uint8Array(0), nextOffset: request.offset, finished: true };
     const text = [
@@ -174,14 +194,15 @@ export const simulatedLogSource: LogSource = {
       `simulated container ${container} is running (no process: this node is simulated)`,
       `simulated container ${container} has nothing more to say`,
     ].join('\n');
-    const chunk = readFromText(`${text}\n`, request);
-    return chunk;
+    return readFromText(`${text}\n`, request, nowMs);
   },
 };
 
-function readFromText(text: string, request: LogReadRequest): LogChunk {
+function readFromText(text: string, request: LogReadRequest, nowMs: number): LogChunk {
   const bytes = new TextEncoder().encode(text);
-  let data: Uint8Array = request.tailLines === undefined ? bytes : tailLinesOf(bytes, request.tailLines);
+  // Simulated lines have no recorded times: stamped with now.
+  const lines = stamping(request) ? stampLines(bytes, 0, { ends: [], times: [] }, nowMs, stampOptionsOf(request), true).data : bytes;
+  let data: Uint8Array = request.tailLines === undefined ? lines : tailLinesOf(lines, request.tailLines);
   if (request.limitBytes !== undefined && data.length > request.limitBytes) data = data.subarray(0, request.limitBytes);
   return { type: 'logs.chunk', status: 200, data, nextOffset: bytes.length, finished: true };
 }

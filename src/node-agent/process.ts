@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../actors/clock.js';
 import { ApiClientError, Informer, metaOf, PODS, type ApiClient, type KubeObject } from '../client/index.js';
 import { NodeRegistration, timestamp, type NodeSpec } from './registration.js';
+import { LOG_TIMES_POLL_MS, LogLineRecorder } from './log-times.js';
 import { logProblem, readLogFile, type LogChunk, type LogReadRequest } from './logs.js';
 
 export const CRASH_LOOP_BACKOFF_INITIAL_MS = 10_000;
@@ -157,6 +158,9 @@ export class ProcessNode {
   private readonly registration: NodeRegistration;
   private readonly pods: Informer;
   private readonly runs = new Map<string, PodRun>();
+  /** Line-time recorders of the running containers' current logs, by log path. */
+  private readonly logRecorders = new Map<string, LogLineRecorder>();
+  private logTimesTimer: TimerHandle | undefined;
   private readonly log: Logger;
   private stopped = false;
   private readonly address: string;
@@ -187,6 +191,36 @@ export class ProcessNode {
     await this.registration.start();
     this.pods.start();
     await this.pods.whenSynced();
+    this.scheduleLogTimes();
+  }
+
+  /** Records the times of new log lines of every running container (log-times.ts), on the clock. */
+  private scheduleLogTimes(): void {
+    this.logTimesTimer = this.options.clock.setTimer(LOG_TIMES_POLL_MS, () => {
+      this.logTimesTimer = undefined;
+      if (this.stopped) return;
+      const live = new Set<string>();
+      for (const run of this.runs.values()) {
+        for (const container of run.containers) {
+          if (container.state.kind !== 'running') continue;
+          const path = this.logPath(run.namespace, run.name, container.name);
+          if (path === undefined) continue;
+          live.add(path);
+          this.observeLog(path);
+        }
+      }
+      for (const path of [...this.logRecorders.keys()]) if (!live.has(path)) this.logRecorders.delete(path);
+      this.scheduleLogTimes();
+    });
+  }
+
+  private observeLog(path: string): void {
+    let recorder = this.logRecorders.get(path);
+    if (recorder === undefined) {
+      recorder = new LogLineRecorder(path);
+      this.logRecorders.set(path, recorder);
+    }
+    recorder.observe(this.options.clock.now());
   }
 
   /**
@@ -197,6 +231,7 @@ export class ProcessNode {
     this.stopped = true;
     this.registration.stop();
     this.pods.stop();
+    if (this.logTimesTimer !== undefined) this.options.clock.cancelTimer(this.logTimesTimer);
     for (const run of this.runs.values()) {
       if (run.graceTimer !== undefined) this.options.clock.cancelTimer(run.graceTimer);
       for (const container of run.containers) {
@@ -229,7 +264,9 @@ export class ProcessNode {
     if (path === undefined) return logProblem(400, `previous terminated container "${containerName}" in pod "${request.pod}" not found`);
     // The current run's file grows while the container runs (or waits to be restarted into a new file).
     const finished = request.previous || run.removed || container.state.kind === 'terminated' || (container.state.kind === 'waiting' && container.lastTerminated !== undefined);
-    return readLogFile(path, request, finished);
+    // Time the lines written since the last look, so that they are stamped with when they were seen.
+    if (request.timestamps === true || request.sinceMs !== undefined) this.observeLog(path);
+    return readLogFile(path, request, finished, this.options.clock.now());
   }
 
   /** The running containers and their process groups (pid = group id), for the stats source (stats.ts). */
@@ -415,6 +452,9 @@ export class ProcessNode {
     container.adopted = false;
     const terminated: ContainerState = { kind: 'terminated', exitCode, signal, reason, startedAtMs, finishedAtMs: now };
     container.lastTerminated = terminated;
+    // The last lines of this run get their times before a restart moves on to a new log file.
+    const finishedLog = this.logPath(run.namespace, run.name, container.name);
+    if (finishedLog !== undefined) this.observeLog(finishedLog);
     if (this.stopped) {
       container.state = terminated;
       return;

@@ -1,6 +1,6 @@
 // pods/log and pods/eviction on a whole cluster (`kplane up` through ChaosCluster): a process node runs
 // real `sh -c` children and the API server asks its node agent for their output over the actor
-// transport. kubectl logs prints the output (all, --tail=1, and -f with a later line), client-node's
+// transport. kubectl logs prints the output (all, --tail=1, --timestamps, --since, and -f with a later line), client-node's
 // readNamespacedPodLog reads it too, a simulated node answers its synthetic lines, kubectl top shows
 // both nodes' usage (metrics.k8s.io), and kubectl drain evicts the pods of the process node through
 // pods/eviction.
@@ -67,6 +67,10 @@ kubectlTest('kubectl logs (all, --tail, -f), client-node readNamespacedPodLog an
   t.is(all?.stdout, 'hello\nsecond\n', `kubectl logs hello: ${JSON.stringify(all)}\n${logsOnFailure()}`);
   const tail = await kubectl(['logs', 'hello', '--tail=1']);
   t.is(tail.stdout, 'second\n', tail.stderr);
+  // --timestamps: each line with the time the node agent saw it written; --since keeps recent lines.
+  const stamped = await kubectl(['logs', 'hello', '--timestamps']);
+  t.regex(stamped.stdout, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z hello\n\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z second\n$/, stamped.stderr);
+  t.is((await kubectl(['logs', 'hello', '--since=1h'])).stdout, 'hello\nsecond\n');
 
   const fromClient = await eventually(() => core.readNamespacedPodLog({ name: 'hello', namespace: NAMESPACE, container: 'main' }), (text) => text === 'hello\nsecond\n');
   t.is(fromClient, 'hello\nsecond\n');

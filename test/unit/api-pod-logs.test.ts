@@ -134,6 +134,29 @@ test('pods/log answers the container output as text, tailLines cuts it, and erro
   t.regex(JSON.stringify('body' in unbound ? unbound.body : ''), /does not have a host assigned/);
 });
 
+test('timestamps, sinceTime and sinceSeconds: each line stamped with the time the agent saw it written', async (t) => {
+  const h = await harness();
+  t.teardown(() => h.cleanup());
+  // The second line comes well after the agent's recorder has seen the first (it looks every 250 ms).
+  await h.run('stamped', 'echo first; sleep 1; echo second; sleep 600');
+  await logText(h, '/api/v1/namespaces/default/pods/stamped/log', 'first\nsecond\n');
+  const stamped = textOf(await h.get('/api/v1/namespaces/default/pods/stamped/log?timestamps=true'));
+  const lines = stamped.split('\n').filter((line) => line !== '');
+  t.is(lines.length, 2, stamped);
+  const parsed = lines.map((line) => /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z) (.*)$/.exec(line));
+  t.deepEqual(parsed.map((match) => match?.[2]), ['first', 'second'], stamped);
+  const [firstTime, secondTime] = parsed.map((match) => match?.[1] ?? '');
+  t.true(Date.parse(secondTime ?? '') > Date.parse(firstTime ?? ''), `the second line is later: ${stamped}`);
+  // The recorded times stay the same on every read.
+  t.is(textOf(await h.get('/api/v1/namespaces/default/pods/stamped/log?timestamps=true')), stamped);
+  t.is(textOf(await h.get(`/api/v1/namespaces/default/pods/stamped/log?sinceTime=${encodeURIComponent(secondTime ?? '')}`)), 'second\n');
+  t.is(textOf(await h.get('/api/v1/namespaces/default/pods/stamped/log?timestamps=true&tailLines=1')), `${lines[1] ?? ''}\n`);
+  t.is(textOf(await h.get('/api/v1/namespaces/default/pods/stamped/log?sinceSeconds=3600')), 'first\nsecond\n');
+  t.is((await h.get('/api/v1/namespaces/default/pods/stamped/log?sinceSeconds=0')).status, 400);
+  t.is((await h.get('/api/v1/namespaces/default/pods/stamped/log?sinceTime=yesterday')).status, 400);
+  t.is((await h.get(`/api/v1/namespaces/default/pods/stamped/log?sinceSeconds=5&sinceTime=${encodeURIComponent(firstTime ?? '')}`)).status, 400);
+});
+
 test('previous=true reads the run before a restart', async (t) => {
   const h = await harness();
   t.teardown(() => h.cleanup());

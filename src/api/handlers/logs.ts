@@ -3,8 +3,8 @@
 // address from the Node (annotation kplane.io/agent-node, else the node's name, which is what node
 // agents dial as) and asks its log actor through a PodLogReader (the actor transport in production).
 //
-// Query: container, previous, tailLines, limitBytes, follow. `timestamps` and `sinceSeconds` are
-// accepted and ignored (the process runtime does not record per-line times). With follow=true the
+// Query: container, previous, tailLines, limitBytes, follow, timestamps, sinceSeconds and sinceTime
+// (line times are recorded by the node agent: node-agent/log-times.ts). With follow=true the
 // first chunk is answered at once and the rest is pulled every pollIntervalMs and streamed until the
 // log is finished (the container exited or the pod is gone from the node), the agent stops answering,
 // or the client goes away.
@@ -73,6 +73,21 @@ function count(query: URLSearchParams, name: string, min: number): number | unde
   return value;
 }
 
+/** timestamps, and sinceSeconds or sinceTime (not both, as kube-apiserver validates) as a time in ms. */
+function stampingOf(query: URLSearchParams, clock: Clock): Pick<LogReadRequest, 'timestamps' | 'sinceMs'> {
+  const sinceSeconds = count(query, 'sinceSeconds', 1);
+  const sinceTime = query.get('sinceTime');
+  if (sinceSeconds !== undefined && sinceTime !== null && sinceTime !== '') throw errors.badRequest('at most one of sinceTime or sinceSeconds may be specified');
+  let sinceMs: number | undefined;
+  if (sinceSeconds !== undefined) sinceMs = Math.max(0, clock.now() - sinceSeconds * 1000);
+  else if (sinceTime !== null && sinceTime !== '') {
+    const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(sinceTime) ? Date.parse(sinceTime) : Number.NaN;
+    if (!Number.isFinite(parsed)) throw errors.badRequest(`sinceTime must be an RFC 3339 time, got ${JSON.stringify(sinceTime)}`);
+    sinceMs = Math.max(0, parsed);
+  }
+  return { ...(flag(query, 'timestamps') ? { timestamps: true } : {}), ...(sinceMs === undefined ? {} : { sinceMs }) };
+}
+
 function problemOf(chunk: LogChunk): ApiError {
   const message = chunk.message ?? `the node agent answered ${chunk.status}`;
   if (chunk.status === 400) return errors.badRequest(message);
@@ -125,6 +140,7 @@ export async function handlePodLog(options: PodLogOptions, request: ApiRequest, 
     container,
     ...(tailLines === undefined ? {} : { tailLines }),
     ...(limitBytes === undefined ? {} : { limitBytes }),
+    ...stampingOf(request.query, options.clock),
   };
   const agentNode = await agentNodeOf(options.objects, nodeName);
   const first = await readFrom(reader, agentNode, logRequest);
@@ -132,7 +148,7 @@ export async function handlePodLog(options: PodLogOptions, request: ApiRequest, 
   const decoder = new TextDecoder();
   const text = decoder.decode(first.data, { stream: true });
   if (!flag(request.query, 'follow') || first.finished) return { status: 200, headers: TEXT_HEADERS, text: text + decoder.decode() };
-  const next: LogReadRequest = { namespace, pod: name, container, previous: logRequest.previous };
+  const next: LogReadRequest = { namespace, pod: name, container, previous: logRequest.previous, ...stampingOf(request.query, options.clock) };
   return {
     status: 200,
     headers: TEXT_HEADERS,
