@@ -5,28 +5,17 @@
 // (kubectl prints "Cannot evict pod as it would violate the pod's disruption budget." and retries),
 // the pods go one at a time as replacements become ready elsewhere, and the drain completes.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
-import { kubectlMissingReason, tableRows, type KubectlResult } from './kubectl-helpers.js';
+import { clusterKubectl, kubectlMissingReason, runKubectl, tableRows } from './kubectl-helpers.js';
 
 const KUBECTL_TIMEOUT_MS = 240_000;
 
 const missing = kubectlMissingReason();
 if (missing !== undefined) console.log(`kubectl drain budget test skipped: ${missing}`);
 const kubectlTest = missing === undefined ? test.serial : test.serial.skip;
-
-function runKubectl(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile('kubectl', [...args], { env, timeout: KUBECTL_TIMEOUT_MS, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end();
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -38,17 +27,7 @@ kubectlTest('kubectl drain of a node holding a Deployment under a PodDisruptionB
     await cluster.stop();
     rmSync(home, { recursive: true, force: true });
   });
-  const env = { ...process.env, HOME: home, KUBECONFIG: join(cluster.dir.root, 'kubeconfig') };
-  const kubectl = async (args: readonly string[]): Promise<KubectlResult> => {
-    const result = await runKubectl(env, args);
-    t.log(`$ kubectl ${args.join(' ')} -> ${result.code}\n${result.stdout}${result.stderr}`);
-    return result;
-  };
-  const ok = async (args: readonly string[]): Promise<string> => {
-    const result = await kubectl(args);
-    t.is(result.code, 0, `kubectl ${args.join(' ')} failed: ${result.stderr}\n${cluster.logTails(10)}`);
-    return result.stdout;
-  };
+  const { env, kubectl, ok } = clusterKubectl(t, cluster, home, KUBECTL_TIMEOUT_MS);
 
   let nodes: string[] = [];
   for (let attempt = 0; attempt < 120 && nodes.length < 3; attempt++) {

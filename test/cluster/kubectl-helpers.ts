@@ -133,3 +133,46 @@ export async function eventually(condition: () => boolean, timeoutMs: number): P
   }
   return condition();
 }
+
+/** Runs kubectl with `env` (a KUBECONFIG and a fresh HOME); never rejects, the exit code is in the result. */
+export function runKubectl(env: NodeJS.ProcessEnv, args: readonly string[], timeoutMs = 90_000): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', [...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin?.end();
+  });
+}
+
+export interface ClusterKubectl {
+  readonly env: NodeJS.ProcessEnv;
+  /** Runs kubectl and logs the command and what it printed to the test. */
+  kubectl(args: readonly string[]): Promise<KubectlResult>;
+  /** Runs kubectl, asserts it exits 0 (the failure shows the cluster's log tails) and returns stdout. */
+  ok(args: readonly string[]): Promise<string>;
+}
+
+/** kubectl against a whole cluster (its kubeconfig in `kubeconfigDir`) with a fresh HOME. */
+export function clusterKubectl(
+  t: { log(...values: unknown[]): void; is(actual: unknown, expected: unknown, message?: string): void },
+  cluster: { readonly dir: { readonly root: string }; logTails(lines: number): string },
+  home: string,
+  timeoutMs = 90_000,
+): ClusterKubectl {
+  const env = { ...process.env, HOME: home, KUBECONFIG: join(cluster.dir.root, 'kubeconfig') };
+  const kubectl = async (args: readonly string[]): Promise<KubectlResult> => {
+    const result = await runKubectl(env, args, timeoutMs);
+    t.log(`$ kubectl ${args.join(' ')} -> ${result.code}\n${result.stdout}${result.stderr}`);
+    return result;
+  };
+  return {
+    env,
+    kubectl,
+    ok: async (args) => {
+      const result = await kubectl(args);
+      t.is(result.code, 0, `kubectl ${args.join(' ')} failed: ${result.stderr}\n${cluster.logTails(10)}`);
+      return result.stdout;
+    },
+  };
+}

@@ -5,12 +5,11 @@
 // restart, rollout pause / resume, kubectl events, and delete of a namespace that holds a deployment, which the namespace
 // controller finishes.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
-import { kubectlMissingReason, tableRows, type KubectlResult } from './kubectl-helpers.js';
+import { clusterKubectl, kubectlMissingReason, runKubectl, tableRows } from './kubectl-helpers.js';
 
 const KUBECTL_TIMEOUT_MS = 90_000;
 const ROLLOUT_TIMEOUT = '60s';
@@ -18,16 +17,6 @@ const ROLLOUT_TIMEOUT = '60s';
 const missing = kubectlMissingReason();
 if (missing !== undefined) console.log(`kubectl rollout tests skipped: ${missing}`);
 const kubectlTest = missing === undefined ? test.serial : test.serial.skip;
-
-function runKubectl(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile('kubectl', [...args], { env, timeout: KUBECTL_TIMEOUT_MS, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end();
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -41,17 +30,7 @@ kubectlTest('kubectl rollout status / history / undo, wait Available, scale, res
     await cluster.stop();
     rmSync(home, { recursive: true, force: true });
   });
-  const env = { ...process.env, HOME: home, KUBECONFIG: join(cluster.dir.root, 'kubeconfig') };
-  const kubectl = async (args: readonly string[]): Promise<KubectlResult> => {
-    const result = await runKubectl(env, args);
-    t.log(`$ kubectl ${args.join(' ')} -> ${result.code}\n${result.stdout}${result.stderr}`);
-    return result;
-  };
-  const ok = async (args: readonly string[]): Promise<string> => {
-    const result = await kubectl(args);
-    t.is(result.code, 0, `kubectl ${args.join(' ')} failed: ${result.stderr}\n${cluster.logTails(10)}`);
-    return result.stdout;
-  };
+  const { env, kubectl, ok } = clusterKubectl(t, cluster, home, KUBECTL_TIMEOUT_MS);
   const replicaSetNames = async (namespace: string): Promise<string[]> =>
     tableRows(await ok(['get', 'rs', '-n', namespace, '-o', 'name'])).map((row) => row[0] ?? '').sort();
 
