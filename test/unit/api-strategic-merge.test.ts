@@ -86,6 +86,24 @@ test('null removes a key; an item without its merge key, an unknown directive or
   badRequest({ spec: { $patch: 'explode' } });
   badRequest({ spec: { $retainKeys: 'type' } });
   badRequest([1, 2]);
+  // A patch list that disagrees with its $setElementOrder (Kubernetes' validatePatchWithSetOrderList).
+  badRequest({ spec: { '$setElementOrder/containers': [{ name: 'a' }], containers: [{ name: 'b', image: '2' }] } });
+  badRequest(JSON.parse('{"metadata":{"__proto__":{"deletionTimestamp":"x"}}}'));
+  const mergeError = t.throws(() => applyMergePatch({}, JSON.parse('{"__proto__":{"x":1}}')));
+  t.true(mergeError instanceof ApiError && mergeError.httpStatus === 400);
+});
+
+test('an order alone leaves a replaced list alone; a keyed delete removes every match; long lists merge', (t) => {
+  const pod = { spec: { tolerations: [{ key: 'x' }, { key: 'y' }] } };
+  t.deepEqual(applyStrategicMergePatch(pod, { spec: { '$setElementOrder/tolerations': [{ key: 'y' }] } }), pod);
+  t.deepEqual(applyStrategicMergePatch(podSpec([{ name: 'a', n: 1 }, { name: 'b' }, { name: 'a', n: 2 }]), podSpec([{ name: 'a', $patch: 'delete' }])), podSpec([{ name: 'b' }]));
+  // Large lists (the merge looks items up by identity in maps, so its work grows linearly).
+  const finalizers = Array.from({ length: 200_000 }, (_, index) => `f-${index}`);
+  const merged = applyStrategicMergePatch({ metadata: { finalizers: finalizers.slice(0, 100_000) } }, { metadata: { finalizers } }) as { metadata: { finalizers: string[] } };
+  t.is(merged.metadata.finalizers.length, 200_000);
+  const names = Array.from({ length: 20_000 }, (_, index) => ({ name: `c-${index}` }));
+  const reordered = applyStrategicMergePatch(podSpec(names), { spec: { '$setElementOrder/containers': [...names].reverse(), containers: [] } }) as { spec: { containers: { name: string }[] } };
+  t.is(reordered.spec.containers[0]?.name, 'c-19999');
 });
 
 // Generated inputs: JSON without lists or `$` keys behaves as a JSON merge patch, and any JSON

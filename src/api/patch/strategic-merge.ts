@@ -52,9 +52,11 @@ function mergeObject(original: JsonObject, patch: JsonObject, path: readonly str
     const field = key.slice(DELETE_FROM_PRIMITIVE_LIST.length);
     if (!Array.isArray(value)) throw badPatch(`${key} must be a list at ${pathText(path)}`);
     const current = result[field];
-    if (Array.isArray(current)) result[field] = current.filter((item) => !value.some((removed) => sameScalar(item, removed)));
+    const removed = new Set(value.map(identityKey));
+    if (Array.isArray(current)) result[field] = current.filter((item) => !removed.has(identityKey(item)));
   }
   for (const [key, value] of Object.entries(patch)) {
+    if (key === '__proto__') throw badPatch(`invalid field name "__proto__" at ${pathText(path)}`);
     if (key.startsWith('$')) {
       if (key === PATCH || key === RETAIN_KEYS || key.startsWith(DELETE_FROM_PRIMITIVE_LIST)) continue;
       if (key.startsWith(SET_ELEMENT_ORDER)) {
@@ -62,7 +64,7 @@ function mergeObject(original: JsonObject, patch: JsonObject, path: readonly str
         if (!Array.isArray(value)) throw badPatch(`${key} must be a list at ${pathText(path)}`);
         // An order without a patch of the list itself still reorders it (kubectl sends that when
         // only the order of items changed).
-        if (!(field in patch) && Array.isArray(result[field])) result[field] = mergeList(result[field], [], value, [...path, field]);
+        if (!(field in patch) && Array.isArray(result[field]) && listStrategyAt([...path, field]).kind !== 'replace') result[field] = mergeList(result[field], [], value, [...path, field]);
         continue;
       }
       throw badPatch(`unknown directive ${JSON.stringify(key)} at ${pathText(path)}`);
@@ -88,70 +90,120 @@ function mergeObject(original: JsonObject, patch: JsonObject, path: readonly str
   return result;
 }
 
+/** A list item's identity as a string key: its merge key's value, or the scalar itself. */
+function identityKey(value: unknown): string {
+  return typeof value === 'string' ? `s:${value}` : `j:${JSON.stringify(value) ?? 'undefined'}`;
+}
+
 function mergeList(original: readonly unknown[], patch: readonly unknown[], order: readonly unknown[] | undefined, path: readonly string[]): unknown[] {
   const strategy = listStrategyAt(path);
   if (patch.some((item) => isObject(item) && item[PATCH] === 'replace')) {
     return patch.filter((item) => !(isObject(item) && item[PATCH] === 'replace')).map((item) => stripDirectives(item, path));
   }
   if (strategy.kind === 'replace') return patch.map((item) => stripDirectives(item, path));
-  const identity = (item: unknown): unknown => (strategy.kind === 'merge-by-key' && isObject(item) ? item[strategy.key] : item);
+  const identity = (item: unknown): string => identityKey(strategy.kind === 'merge-by-key' && isObject(item) ? item[strategy.key] : item);
   const merge = (base: readonly unknown[]): unknown[] => (strategy.kind === 'merge-by-key' ? mergeKeyedItems(base, patch, strategy.key, path) : mergeScalars(base, patch));
   if (order === undefined) return merge(original);
-  // Items the patch deletes go wherever they are (kubectl's order no longer names them).
-  const deleted = patch.filter((item) => isObject(item) && item[PATCH] === 'delete').map(identity);
-  const kept = original.filter((item) => !deleted.some((gone) => sameScalar(gone, identity(item))));
   // $setElementOrder (Kubernetes' normalizeElementOrder): the items it names are merged with the
   // patch and put in its order; the items only the server has keep their places relative to them.
-  const orderIdentities = order.map(identity);
-  const serverIdentities = kept.map(identity);
-  const indexIn = (identities: readonly unknown[], item: unknown): number => identities.findIndex((candidate) => sameScalar(candidate, identity(item)));
-  const named = kept.filter((item) => indexIn(orderIdentities, item) >= 0);
-  const serverOnly = kept.filter((item) => indexIn(orderIdentities, item) < 0);
-  const rank = (item: unknown): number => {
-    const index = indexIn(orderIdentities, item);
-    return index < 0 ? Number.MAX_SAFE_INTEGER : index;
-  };
-  const ordered = merge(named).sort((a, b) => rank(a) - rank(b));
+  const orderRank = new Map<string, number>();
+  order.forEach((item, index) => {
+    if (!orderRank.has(identity(item))) orderRank.set(identity(item), index);
+  });
+  checkPatchAgainstOrder(patch, orderRank, identity, path);
+  // Items the patch deletes go wherever they are (kubectl's order no longer names them).
+  const deleted = new Set(patch.filter((item) => isObject(item) && item[PATCH] === 'delete').map(identity));
+  const kept = original.filter((item) => !deleted.has(identity(item)));
+  const serverIndex = new Map<string, number>();
+  kept.forEach((item, index) => {
+    if (!serverIndex.has(identity(item))) serverIndex.set(identity(item), index);
+  });
+  const named = kept.filter((item) => orderRank.has(identity(item)));
+  const serverOnly = kept.filter((item) => !orderRank.has(identity(item)));
+  const rank = (item: unknown): number => orderRank.get(identity(item)) ?? Number.MAX_SAFE_INTEGER;
+  const ordered = merge(named)
+    .map((item) => ({ item, rank: rank(item) }))
+    .sort((a, b) => a.rank - b.rank)
+    .map((entry) => entry.item);
   const result: unknown[] = [];
   let i = 0;
   let j = 0;
   while (i < ordered.length || j < serverOnly.length) {
-    const left = ordered[i];
-    const right = serverOnly[j];
-    const leftIndex = indexIn(serverIdentities, left);
-    const takeLeft = j >= serverOnly.length || (i < ordered.length && leftIndex >= 0 && leftIndex < indexIn(serverIdentities, right));
+    const leftIndex = i < ordered.length ? (serverIndex.get(identity(ordered[i])) ?? -1) : -1;
+    const rightIndex = j < serverOnly.length ? (serverIndex.get(identity(serverOnly[j])) ?? -1) : -1;
+    const takeLeft = j >= serverOnly.length || (i < ordered.length && leftIndex >= 0 && leftIndex < rightIndex);
     if (takeLeft) result.push(ordered[i++]);
     else result.push(serverOnly[j++]);
   }
   return result;
 }
 
+/**
+ * A patch list must agree with its `$setElementOrder`: every item it sets (not deletes) is named in
+ * the order, in the same relative order (Kubernetes' validatePatchWithSetOrderList); else a 400.
+ */
+function checkPatchAgainstOrder(patch: readonly unknown[], orderRank: ReadonlyMap<string, number>, identity: (item: unknown) => string, path: readonly string[]): void {
+  let previous = -1;
+  for (const item of patch) {
+    if (isObject(item) && item[PATCH] === 'delete') continue;
+    const rank = orderRank.get(identity(item));
+    if (rank === undefined || rank < previous) {
+      throw badPatch(`error: the order in the patch list of ${pathText(path)} does not match its $setElementOrder list`);
+    }
+    previous = rank;
+  }
+}
+
 function mergeScalars(original: readonly unknown[], patch: readonly unknown[]): unknown[] {
   const merged = [...original];
-  for (const item of patch) if (!merged.some((existing) => sameScalar(existing, item))) merged.push(item);
+  const present = new Set(original.map(identityKey));
+  for (const item of patch) {
+    const key = identityKey(item);
+    if (present.has(key)) continue;
+    present.add(key);
+    merged.push(item);
+  }
   return merged;
 }
 
 /** Items merged by their key in the original's order; new items appended in the patch's order. */
 function mergeKeyedItems(original: readonly unknown[], patch: readonly unknown[], key: string, path: readonly string[]): unknown[] {
-  const merged: unknown[] = [...original];
+  // Slots hold the merged items; a deleted slot is undefined and dropped at the end.
+  const slots: (unknown | typeof DELETED)[] = [...original];
+  const slotsOf = new Map<string, number[]>();
+  original.forEach((existing, index) => {
+    if (!isObject(existing)) return;
+    const id = identityKey(existing[key]);
+    const found = slotsOf.get(id);
+    if (found === undefined) slotsOf.set(id, [index]);
+    else found.push(index);
+  });
   for (const item of patch) {
     if (!isObject(item)) throw badPatch(`${pathText(path)}: list items must be objects with the merge key ${JSON.stringify(key)}`);
     const value = item[key];
     if (value === undefined) throw badPatch(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
-    const index = merged.findIndex((existing) => isObject(existing) && sameScalar(existing[key], value));
+    const id = identityKey(value);
+    const found = slotsOf.get(id);
     if (item[PATCH] === 'delete') {
-      if (index >= 0) merged.splice(index, 1);
+      // Every item with that key goes, as Kubernetes deletes all matches.
+      for (const index of found ?? []) slots[index] = DELETED;
+      slotsOf.delete(id);
       continue;
     }
-    const existing = index >= 0 ? merged[index] : undefined;
+    const index = found?.[0];
+    const existing = index === undefined ? undefined : slots[index];
     const next = mergeObject(isObject(existing) ? existing : {}, item, path);
     if (next === undefined) continue;
-    if (index >= 0) merged[index] = next;
-    else merged.push(next);
+    if (index !== undefined) slots[index] = next;
+    else {
+      slotsOf.set(id, [slots.length]);
+      slots.push(next);
+    }
   }
-  return merged;
+  return slots.filter((slot) => slot !== DELETED);
 }
+
+const DELETED = Symbol('deleted');
 
 /** A patch value with its directives removed (what lands when there is nothing to merge with). */
 function stripDirectives(value: unknown, path: readonly string[]): unknown {
@@ -164,10 +216,6 @@ function withoutKey(object: JsonObject, key: string): JsonObject {
   const copy = { ...object };
   delete copy[key];
   return copy;
-}
-
-function sameScalar(a: unknown, b: unknown): boolean {
-  return a === b || (typeof a === 'object' && a !== null && JSON.stringify(a) === JSON.stringify(b));
 }
 
 function pathText(path: readonly string[]): string {
