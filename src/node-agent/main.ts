@@ -80,15 +80,7 @@ function processNodeAgent(spec: NodeSpec, connection: ApiConnection, dataDir: st
       const node = new ProcessNode({ client: connection.client, clock: ctx.clock, log: ctx.log, spec, dataDir, agentNode: connection.node });
       await node.start();
       logs.current = { read: (request) => node.readLog(request) };
-      // The window is the time since the previous read (the first read averages over the processes' lives).
-      let lastReadMs = ctx.clock.now();
-      const window = (): number => {
-        const now = ctx.clock.now();
-        const windowMs = Math.max(1, now - lastReadMs);
-        lastReadMs = now;
-        return windowMs;
-      };
-      stats.current = processStatsSource(node, new ProcessUsage(ctx.clock), ctx.clock, window);
+      stats.current = processStatsSource(node, new ProcessUsage(ctx.clock), ctx.clock);
       return node;
     },
     receive(_ctx, node) {

@@ -184,10 +184,23 @@ export interface RunningContainers {
   runningContainers(): readonly { readonly namespace: string; readonly pod: string; readonly container: string; readonly pid: number }[];
 }
 
+/**
+ * How far apart a process node's measurements are at least. CPU is a rate over the time between two
+ * measurements, so reads closer together (two autoscalers, `kubectl top` during an autoscaler's sync)
+ * get the last figures instead of a rate over a few milliseconds (metrics-server likewise scrapes
+ * every 15 s and serves what it has).
+ */
+export const PROCESS_SAMPLE_MIN_MS = 10_000;
+
 /** A process node's figures: its containers' process groups and the machine, measured from /proc. */
-export function processStatsSource(node: RunningContainers, usage: ProcessUsage, clock: Clock, windowMs: () => number): StatsSource {
+export function processStatsSource(node: RunningContainers, usage: ProcessUsage, clock: Clock): StatsSource {
+  let last: { readonly summary: StatsSummary; readonly atMs: number } | undefined;
   return {
     async summary() {
+      const now = clock.now();
+      if (last !== undefined && now - last.atMs < PROCESS_SAMPLE_MIN_MS) return last.summary;
+      // The first measurement averages over the processes' lives; later ones cover the time since the previous.
+      const windowMs = last === undefined ? PROCESS_SAMPLE_MIN_MS : now - last.atMs;
       const containers = node.runningContainers();
       const byGroup = usage.groupUsage(containers.map((container) => container.pid));
       const pods = new Map<string, { namespace: string; name: string; containers: ContainerUsage[] }>();
@@ -200,7 +213,9 @@ export function processStatsSource(node: RunningContainers, usage: ProcessUsage,
         }
         pod.containers.push({ name: container.container, ...(byGroup.get(container.pid) ?? { cpuNanoCores: 0, memoryBytes: 0 }) });
       }
-      return { type: 'stats.summary', status: 200, timestampMs: clock.now(), windowMs: windowMs(), node: usage.machineUsage(), pods: [...pods.values()] };
+      const summary: StatsSummary = { type: 'stats.summary', status: 200, timestampMs: now, windowMs, node: usage.machineUsage(), pods: [...pods.values()] };
+      last = { summary, atMs: now };
+      return summary;
     },
   };
 }

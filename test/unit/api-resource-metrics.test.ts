@@ -15,7 +15,7 @@ import { createApiHandler, type ApiHandler } from '../../src/api/pipeline.js';
 import { ApiClient, LocalApiTransport, NODES, PODS } from '../../src/client/index.js';
 import { ProcessNode } from '../../src/node-agent/process.js';
 import { parseMachineCpu, parseMachineMemory, parseProcessStat, ProcessUsage } from '../../src/node-agent/process-usage.js';
-import { isStatsSummary, processStatsSource, SIMULATE_CPU_ANNOTATION, SIMULATE_MEMORY_ANNOTATION, simulatedPodUsage, simulatedStatsSource, type StatsSource } from '../../src/node-agent/stats.js';
+import { isStatsSummary, PROCESS_SAMPLE_MIN_MS, processStatsSource, SIMULATE_CPU_ANNOTATION, SIMULATE_MEMORY_ANNOTATION, simulatedPodUsage, simulatedStatsSource, type StatsSource } from '../../src/node-agent/stats.js';
 import { LocalStore } from '../../src/store/local-store.js';
 import { ADMIN, ruleAuthorizer } from './api-helpers.js';
 
@@ -134,13 +134,17 @@ test('a real ProcessNode reports its running containers measured from /proc', as
   await node.start();
   await admin.create(PODS, 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'sleeper' }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'none', command: ['sh', '-c', 'sleep 30 & sleep 30'] }] } });
   await admin.bind('default', 'sleeper', 'local');
-  const source = processStatsSource(node, new ProcessUsage(systemClock), systemClock, () => 1_000);
+  const clock = new VirtualClock(Date.now());
+  const source = processStatsSource(node, new ProcessUsage(clock), clock);
   const deadline = Date.now() + 10_000;
   let summary = await source.summary();
   while (summary.pods.length === 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advanceSync(PROCESS_SAMPLE_MIN_MS); // reads closer together get the last figures
     summary = await source.summary();
   }
+  // A read right after gets the same figures: no rate over a few milliseconds.
+  t.is(await source.summary(), summary);
   t.is(summary.status, 200);
   t.true(isStatsSummary(summary));
   const [pod] = summary.pods;
