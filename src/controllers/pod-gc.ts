@@ -14,7 +14,7 @@
 
 import type { Logger } from 'pino';
 import type { Clock } from '../actors/clock.js';
-import { isNotFound, NODES, PODS, type ApiClient, type KubeObject } from '../client/index.js';
+import { ApiClientError, isNotFound, NODES, PODS, type ApiClient, type KubeObject } from '../client/index.js';
 import type { EventRecorder } from './machinery/event-recorder.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { isBeingDeleted, keyOf, metaOf, nameOf, namespaceOf, podNodeName, podPhase, splitKey, statusOf, timestampOf, uidOf } from './machinery/objects.js';
@@ -114,14 +114,21 @@ export class PodGarbageCollector implements Controller {
     return DONE;
   }
 
+  /** Marks the pod Failed (DisruptionTarget), only if it is still the same pod (a uid test in the patch). */
   private async markFailed(pod: KubeObject, nodeName: string): Promise<void> {
     const now = timestampOf(this.env.clock.now());
     const conditions = Array.isArray(statusOf(pod)['conditions']) ? (statusOf(pod)['conditions'] as KubeObject[]).filter((condition) => condition['type'] !== 'DisruptionTarget') : [];
     conditions.push({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByPodGC', message: `PodGC: node ${nodeName} no longer exists`, lastTransitionTime: now });
+    const patch = [
+      { op: 'test', path: '/metadata/uid', value: uidOf(pod) },
+      { op: 'add', path: '/status/phase', value: 'Failed' },
+      { op: 'add', path: '/status/conditions', value: conditions },
+    ];
     try {
-      await this.env.client.patch(PODS, namespaceOf(pod), nameOf(pod), { metadata: { uid: uidOf(pod) }, status: { phase: 'Failed', conditions } }, 'merge', 'status');
+      await this.env.client.patch(PODS, namespaceOf(pod), nameOf(pod), patch, 'json', 'status');
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      // Gone, or another pod under that name now (the uid test failed, 422): not ours to mark.
+      if (!isNotFound(error) && !(error instanceof ApiClientError && error.status === 422)) throw error;
     }
   }
 
@@ -150,5 +157,5 @@ export class PodGarbageCollector implements Controller {
 function isOutOfService(node: KubeObject): boolean {
   const conditions = Array.isArray(statusOf(node)['conditions']) ? (statusOf(node)['conditions'] as KubeObject[]) : [];
   const ready = conditions.find((condition) => condition['type'] === 'Ready');
-  return ready?.['status'] !== 'True' && taintsOf(node).some((taint) => taint.key === OUT_OF_SERVICE_TAINT && taint.effect === 'NoExecute');
+  return ready?.['status'] !== 'True' && taintsOf(node).some((taint) => taint.key === OUT_OF_SERVICE_TAINT);
 }

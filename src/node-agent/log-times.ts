@@ -6,7 +6,7 @@
 // complete. The times are therefore late by at most the poll interval, and lines written while no
 // agent ran get the time the next agent saw them.
 
-import { appendFileSync, closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 /** How often a process node records the times of new log lines. */
 export const LOG_TIMES_POLL_MS = 250;
@@ -48,7 +48,12 @@ export class LogLineRecorder {
         lastEnd = this.scanned + index;
         entries += `${lastEnd} ${nowMs}\n`;
       }
-      if (lastEnd < 0) return; // a line still being written
+      if (lastEnd < 0) {
+        // A line still being written; one longer than a whole scan is skipped over (its newline,
+        // when it comes, is recorded), so that the scan never stalls on it.
+        if (read === SCAN_MAX_BYTES) this.scanned += read;
+        return;
+      }
       appendFileSync(timesPathOf(this.logPath), entries);
       this.scanned = lastEnd + 1;
     } finally {
@@ -63,23 +68,55 @@ export interface LineTimes {
   readonly times: readonly number[];
 }
 
+interface CachedTimes {
+  /** Bytes of the times file parsed so far (up to its last complete entry). */
+  bytes: number;
+  readonly ends: number[];
+  readonly times: number[];
+}
+
+/** Parsed times files, by path: a read parses only what was appended since the last one. */
+const parsedTimes = new Map<string, CachedTimes>();
+/** Times files kept parsed (the oldest is forgotten past it). */
+const PARSED_TIMES_MAX = 256;
+
 export function readLineTimes(path: string): LineTimes {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch {
+    parsedTimes.delete(path);
     return { ends: [], times: [] };
   }
-  const ends: number[] = [];
-  const times: number[] = [];
-  for (const line of text.split('\n')) {
-    const [end, time] = line.split(' ').map(Number);
-    if (end === undefined || time === undefined || !Number.isSafeInteger(end) || !Number.isFinite(time)) continue;
-    if (ends.length > 0 && end <= (ends[ends.length - 1] ?? -1)) continue; // a torn or repeated entry
-    ends.push(end);
-    times.push(time);
+  try {
+    const size = fstatSync(fd).size;
+    let cached = parsedTimes.get(path);
+    if (cached === undefined || size < cached.bytes) cached = { bytes: 0, ends: [], times: [] };
+    parsedTimes.delete(path);
+    parsedTimes.set(path, cached);
+    if (parsedTimes.size > PARSED_TIMES_MAX) {
+      const oldest = parsedTimes.keys().next().value;
+      if (oldest !== undefined) parsedTimes.delete(oldest);
+    }
+    while (cached.bytes < size) {
+      const length = Math.min(size - cached.bytes, SCAN_MAX_BYTES);
+      const buffer = new Uint8Array(length);
+      const read = readSync(fd, buffer, 0, length, cached.bytes);
+      const lastNewline = buffer.subarray(0, read).lastIndexOf(0x0a);
+      if (lastNewline < 0) break; // a torn last entry: parsed once it is complete
+      for (const line of new TextDecoder().decode(buffer.subarray(0, lastNewline)).split('\n')) {
+        const [end, time] = line.split(' ').map(Number);
+        if (end === undefined || time === undefined || !Number.isSafeInteger(end) || !Number.isFinite(time)) continue;
+        if (cached.ends.length > 0 && end <= (cached.ends[cached.ends.length - 1] ?? -1)) continue; // a repeated entry
+        cached.ends.push(end);
+        cached.times.push(time);
+      }
+      cached.bytes += lastNewline + 1;
+    }
+    return { ends: cached.ends, times: cached.times };
+  } finally {
+    closeSync(fd);
   }
-  return { ends, times };
 }
 
 /** The time of the line whose newline is at `endOffset`, or undefined when it was not recorded. */

@@ -142,7 +142,9 @@ export function readLogFile(path: string, request: LogReadRequest, finished: boo
     let nextOffset = start + read;
     const writerDone = finished && nextOffset >= size;
     if (stamping(request)) {
-      const stamped = stampLines(data, start, readLineTimes(timesPathOf(path)), nowMs, stampOptionsOf(request), writerDone);
+      // A line longer than a whole read goes out in pieces (else a follow would never get past it).
+      const longLine = read === LOG_READ_MAX_BYTES && !data.includes(0x0a);
+      const stamped = stampLines(data, start, readLineTimes(timesPathOf(path)), nowMs, stampOptionsOf(request), writerDone || longLine);
       data = stamped.data;
       nextOffset = start + stamped.consumed;
     }

@@ -154,6 +154,7 @@ test('timestamps, sinceTime and sinceSeconds: each line stamped with the time th
   t.is(textOf(await h.get('/api/v1/namespaces/default/pods/stamped/log?sinceSeconds=3600')), 'first\nsecond\n');
   t.is((await h.get('/api/v1/namespaces/default/pods/stamped/log?sinceSeconds=0')).status, 400);
   t.is((await h.get('/api/v1/namespaces/default/pods/stamped/log?sinceTime=yesterday')).status, 400);
+  t.is((await h.get('/api/v1/namespaces/default/pods/stamped/log?sinceTime=2026-02-30T00:00:00Z')).status, 400, 'a date that does not exist');
   t.is((await h.get(`/api/v1/namespaces/default/pods/stamped/log?sinceSeconds=5&sinceTime=${encodeURIComponent(firstTime ?? '')}`)).status, 400);
 });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { LogLineRecorder, logTimestamp, readLineTimes, stampLines, timeOfLine, timesPathOf } from '../../src/node-agent/log-times.js';
+import { LOG_READ_MAX_BYTES, readLogFile } from '../../src/node-agent/logs.js';
 
 const text = (data: Uint8Array): string => new TextDecoder().decode(data);
 const bytes = (value: string): Uint8Array => new TextEncoder().encode(value);
@@ -61,4 +62,22 @@ test('generated: stamping without a since keeps every complete line, in order, a
     { seed: 9, numRuns: 300 },
   );
   t.pass();
+});
+
+test('a line longer than a whole read or scan never stalls a follow or the recorder', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kplane-log-times-long-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, '0.log');
+  const long = 'x'.repeat(LOG_READ_MAX_BYTES + 10);
+  writeFileSync(log, `${long}\nshort\n`);
+  const request = { namespace: 'ns', pod: 'p', previous: false, timestamps: true, offset: 0 };
+  const first = readLogFile(log, request, false, 1_000);
+  t.is(first.nextOffset, LOG_READ_MAX_BYTES, 'the first piece of the long line goes out');
+  const second = readLogFile(log, { ...request, offset: first.nextOffset }, false, 2_000);
+  t.is(second.nextOffset, long.length + 'short'.length + 2);
+  t.regex(text(second.data), /Z x{10}\n.*Z short\n$/s);
+  // The recorder skips over a line longer than its scan and records the lines after it.
+  const recorder = new LogLineRecorder(log);
+  for (let look = 0; look < 3; look++) recorder.observe(3_000 + look);
+  t.deepEqual(readLineTimes(timesPathOf(log)).ends, [long.length, long.length + 6]);
 });

@@ -73,6 +73,15 @@ function count(query: URLSearchParams, name: string, min: number): number | unde
   return value;
 }
 
+/** An RFC 3339 time whose date exists (Date.parse would roll 2026-02-30 over to March). */
+function isRfc3339(text: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  if (match === null) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && hour < 24 && minute < 60 && second < 61;
+}
+
 /** timestamps, and sinceSeconds or sinceTime (not both, as kube-apiserver validates) as a time in ms. */
 function stampingOf(query: URLSearchParams, clock: Clock): Pick<LogReadRequest, 'timestamps' | 'sinceMs'> {
   const sinceSeconds = count(query, 'sinceSeconds', 1);
@@ -81,7 +90,7 @@ function stampingOf(query: URLSearchParams, clock: Clock): Pick<LogReadRequest, 
   let sinceMs: number | undefined;
   if (sinceSeconds !== undefined) sinceMs = Math.max(0, clock.now() - sinceSeconds * 1000);
   else if (sinceTime !== null && sinceTime !== '') {
-    const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(sinceTime) ? Date.parse(sinceTime) : Number.NaN;
+    const parsed = isRfc3339(sinceTime) ? Date.parse(sinceTime) : Number.NaN;
     if (!Number.isFinite(parsed)) throw errors.badRequest(`sinceTime must be an RFC 3339 time, got ${JSON.stringify(sinceTime)}`);
     sinceMs = Math.max(0, parsed);
   }
@@ -148,7 +157,15 @@ export async function handlePodLog(options: PodLogOptions, request: ApiRequest, 
   const decoder = new TextDecoder();
   const text = decoder.decode(first.data, { stream: true });
   if (!flag(request.query, 'follow') || first.finished) return { status: 200, headers: TEXT_HEADERS, text: text + decoder.decode() };
-  const next: LogReadRequest = { namespace, pod: name, container, previous: logRequest.previous, ...stampingOf(request.query, options.clock) };
+  // The follow keeps the first request's since time (a sinceSeconds is counted from the request).
+  const next: LogReadRequest = {
+    namespace,
+    pod: name,
+    container,
+    previous: logRequest.previous,
+    ...(logRequest.timestamps === undefined ? {} : { timestamps: logRequest.timestamps }),
+    ...(logRequest.sinceMs === undefined ? {} : { sinceMs: logRequest.sinceMs }),
+  };
   return {
     status: 200,
     headers: TEXT_HEADERS,
