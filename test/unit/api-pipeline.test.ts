@@ -129,6 +129,10 @@ test('update: 409 on a stale resourceVersion, generation moves only on spec chan
   const bumped = body(await api.call('PUT', '/apis/apps/v1/namespaces/default/deployments/web', scaled));
   t.is(bumped['metadata']['generation'], 2);
   t.is(bumped['metadata']['uid'], created['metadata']['uid']);
+  // A uid in the body is a precondition: another uid (the object was recreated) is a 409, for patches too.
+  const otherUid = await api.call('PATCH', '/apis/apps/v1/namespaces/default/deployments/web', { metadata: { uid: 'not-this-one' }, spec: { replicas: 4 } }, { 'content-type': 'application/merge-patch+json' });
+  t.is(otherUid.status, 409);
+  t.regex(String(body(otherUid)['message']), /Precondition failed: UID in precondition: not-this-one/);
   const status = await api.call('PUT', '/apis/apps/v1/namespaces/default/deployments/web/status', { ...bumped, spec: { ...bumped['spec'], replicas: 7 }, status: { replicas: 3, observedGeneration: 2 } });
   t.is(status.status, 200);
   t.is(body(status)['status']['replicas'], 3);

@@ -345,6 +345,11 @@ async function update(context: HandlerContext, request: ApiRequest, target: Reso
         }
         incomingMetadata['name'] = name;
         checkNamespace(definition, incoming, namespace);
+        // A uid in the body is a precondition (as in kube-apiserver): another object under this name is a 409.
+        const incomingUid = incomingMetadata['uid'];
+        if (typeof incomingUid === 'string' && incomingUid !== '' && incomingUid !== currentMetadata['uid']) {
+          throw errors.conflict(qualified(definition), name, `Precondition failed: UID in precondition: ${incomingUid}, UID in object meta: ${String(currentMetadata['uid'] ?? '')}`);
+        }
         let next: JsonObject;
         if (subresource === 'status') {
           next = structuredClone(current);
