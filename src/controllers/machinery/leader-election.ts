@@ -4,7 +4,8 @@
 // compare our clock with timestamps another process wrote). The leader that has not renewed for
 // renewDeadline steps down at once, by a timer, even if its API calls hang; since renewDeadline <
 // leaseDuration, it has stopped before anyone else may take over. Writes use the Lease's
-// resourceVersion, so two candidates can never both win one round.
+// resourceVersion, so two candidates can never both win one round. An attempt that takes longer than
+// half the renew deadline (an API server that died mid-call) is given up, so no candidate stays stuck.
 
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../../actors/clock.js';
@@ -100,7 +101,7 @@ export class LeaderElector {
     if (this.stopped || this.attempting) return;
     this.attempting = true;
     try {
-      const acquired = await this.tryAcquireOrRenew();
+      const acquired = await this.withinAttemptDeadline(this.tryAcquireOrRenew());
       if (this.stopped) return;
       if (acquired) {
         this.lastRenewMs = this.clock.now();
@@ -120,6 +121,29 @@ export class LeaderElector {
       this.attempting = false;
       this.schedule(this.config.retryPeriodMs);
     }
+  }
+
+  /**
+   * An attempt gives up after half the renew deadline (client-go bounds its attempts by the renew
+   * deadline too). Without a bound, a call to an API server that died waits for the transport's
+   * call timeout (30 s): every candidate would be stuck that long and the cluster would have no
+   * leader for it. A late answer is ignored; the next attempt reads the Lease afresh.
+   */
+  private withinAttemptDeadline<T>(attempt: Promise<T>): Promise<T> {
+    attempt.catch(() => undefined); // a late failure after the deadline is nobody's business
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.clock.setTimer(this.config.renewDeadlineMs / 2, () => reject(new Error('lease attempt timed out')));
+      attempt.then(
+        (value) => {
+          this.clock.cancelTimer(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.clock.cancelTimer(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
   }
 
   private armDeadline(): void {
