@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { createActorSystem, Prng, silentLogger, systemClock } from '../../src/actors/index.js';
-import { LEASES, LocalApiTransport, metaOf, PODS, REPLICASETS, type ApiClient, type KubeObject } from '../../src/client/index.js';
+import { ApiClient, LEASES, LocalApiTransport, metaOf, PODS, REPLICASETS, type ApiAnswer, type ApiCall, type ApiTransport, type KubeObject, type WatchStream, type WireWatchEvent } from '../../src/client/index.js';
 import { FencedError, FencedTransport } from '../../src/controllers/machinery/fenced-transport.js';
 import { LeaderElector, leaderElectionConfig } from '../../src/controllers/machinery/leader-election.js';
 import { isPodActive, specOf } from '../../src/controllers/machinery/objects.js';
@@ -50,6 +50,42 @@ test('one of two candidates leads; after the leader dies holding the Lease, the 
   t.like(specOf(lease), { holderIdentity: 'b', leaseTransitions: 1 });
   await b.stop();
   t.is(specOf(await client.get(LEASES, 'kube-system', 'kube-controller-manager'))['holderIdentity'], '', 'released on a clean stop');
+});
+
+/** A transport whose calls, while `hung`, are never answered (an API server that died mid-call). */
+class HangingTransport implements ApiTransport {
+  hung = false;
+  constructor(private readonly inner: ApiTransport) {}
+  call(request: ApiCall): Promise<ApiAnswer> {
+    return this.hung ? new Promise<ApiAnswer>(() => undefined) : this.inner.call(request);
+  }
+  watch(request: ApiCall, onEvent: (event: WireWatchEvent) => void): Promise<WatchStream> {
+    return this.inner.watch(request, onEvent);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+test('calls that never return do not keep a candidate stuck: it steps down, and campaigns again once answers come', async (t) => {
+  const api = await testApi();
+  const client = adminClient(api);
+  const hanging = new HangingTransport(new LocalApiTransport(api.handler, ADMIN));
+  const log: string[] = [];
+  const a = elector(new ApiClient(hanging), 'a', log);
+  const b = elector(client, 'b', log);
+  a.start();
+  await eventually(() => a.isLeader(), 'a leads');
+  hanging.hung = true; // every call of a from now on waits forever
+  b.start();
+  await eventually(() => !a.isLeader(), 'a steps down at its renew deadline', 20_000);
+  await eventually(() => b.isLeader(), 'b takes over once the lease expires', 20_000);
+  await b.stop(); // released: the Lease is free
+  hanging.hung = false;
+  // Without a bound on each attempt, a's first hung call would keep it from ever trying again.
+  await eventually(() => a.isLeader(), 'a leads again', 20_000);
+  t.deepEqual(log, ['a leads', 'a stops', 'b leads', 'b stops', 'a leads']);
+  await a.stop();
 });
 
 test('a leader that finds its Lease taken stops at once', async (t) => {
