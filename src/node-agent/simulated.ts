@@ -63,6 +63,14 @@ const WRITE_ATTEMPTS = 8;
 const WRITE_RETRY_MIN_MS = 100;
 const WRITE_RETRY_MAX_MS = 5_000;
 
+/** A /24 in 10.128.0.0/9 from a node's name (FNV-1a): distinct for distinct names but for rare hash clashes. */
+export function podSubnetOf(nodeName: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < nodeName.length; index++) hash = Math.imul(hash ^ nodeName.charCodeAt(index), 0x01000193) >>> 0;
+  const block = hash & 0x7fff; // 15 bits: 32,768 subnets
+  return `10.${128 + (block >> 8)}.${block & 0xff}`;
+}
+
 export class SimulatedNode {
   private readonly client: ApiClient;
   /** Absent when the pool shares one watch (SimulatedNodeOptions.sharedWatchClient). */
@@ -70,7 +78,9 @@ export class SimulatedNode {
   private readonly records = new Map<string, PodRecord>();
   private readonly registration: NodeRegistration;
   private stopped = false;
-  private nextPodAddress = 1;
+  private nextPodAddress = 0;
+  /** This node's pod subnet, a /24 from its name (as a node's podCIDR), so pod IPs differ across nodes and pools. */
+  private readonly podSubnet: string;
   private readonly log: Logger;
   readonly stats = { started: 0, ready: 0, ended: 0, removed: 0 };
 
@@ -80,6 +90,7 @@ export class SimulatedNode {
     private readonly options: SimulatedNodeOptions,
   ) {
     this.client = options.clientFor(spec.name);
+    this.podSubnet = podSubnetOf(spec.name);
     this.log = options.log.child({ component: 'node-agent', node: spec.name });
     this.registration = new NodeRegistration({
       client: this.client,
@@ -202,6 +213,11 @@ export class SimulatedNode {
    * Runs an API write, retrying what may succeed later (429 when the API server is busy, 5xx, a lost
    * connection) with exponential backoff on the injected clock; 4xx answers are final.
    */
+  /** The next address of this node's pod subnet (1 to 254, then around again). */
+  private nextPodIp(): string {
+    return `${this.podSubnet}.${1 + (this.nextPodAddress++ % 254)}`;
+  }
+
   private async withRetries<T>(write: () => Promise<T>): Promise<T> {
     let delayMs = WRITE_RETRY_MIN_MS;
     for (let attempt = 1; ; attempt++) {
@@ -238,7 +254,7 @@ export class SimulatedNode {
     const written = await this.patchStatus(pod, {
       phase: 'Running',
       hostIP: this.address,
-      podIP: `${this.address.replace(/\.\d+$/, '')}.${100 + (this.nextPodAddress++ % 150)}`,
+      podIP: this.nextPodIp(),
       startTime: now,
       conditions: this.conditions(false, now),
       containerStatuses: this.containerNames(pod).map((name) => ({ name, ready: false, started: true, restartCount: 0, image: 'simulated', imageID: '', state: { running: { startedAt: now } } })),

@@ -8,7 +8,7 @@ import { silentLogger, systemClock } from '../../src/actors/index.js';
 import { Prng } from '../../src/actors/random.js';
 import { VirtualClock } from '../../src/actors/sim/virtual-clock.js';
 import { ApiClient, isNotFound, LEASES, LocalApiTransport, NODES, PODS, type KubeObject } from '../../src/client/index.js';
-import { NODE_LEASE_NAMESPACE, SimulatedNodePool, uniformNodes } from '../../src/node-agent/simulated.js';
+import { NODE_LEASE_NAMESPACE, podSubnetOf, SimulatedNodePool, uniformNodes } from '../../src/node-agent/simulated.js';
 import { SchedulerShard } from '../../src/scheduler/shard.js';
 import { nodeRestriction } from '../../src/api/auth/node-restriction.js';
 import { createApiHandler } from '../../src/api/pipeline.js';
@@ -266,4 +266,12 @@ test('a simulated pod meant to finish ends as its command says: sleep N, exit K,
   t.true((retrier.containerStatuses?.[0]?.restartCount ?? 0) >= 1);
   t.is((await statusOf(admin, 'server')).phase, 'Running', 'restartPolicy Always runs until deleted');
   pool.stop();
+});
+
+test('pod subnets come from node names: one /24 per node, different across the nodes of a pool and of other pools', (t) => {
+  const names = Array.from({ length: 40 }, (_, index) => `sim-${1 + (index % 4)}-${1 + Math.floor(index / 4)}`);
+  const subnets = names.map(podSubnetOf);
+  t.is(new Set(subnets).size, names.length);
+  for (const subnet of subnets) t.regex(subnet, /^10\.(1[2-9]\d|2[0-5]\d)\.\d{1,3}$/);
+  t.is(podSubnetOf('sim-1-1'), podSubnetOf('sim-1-1'), 'stable across restarts');
 });
