@@ -12,6 +12,7 @@ import { DAEMONSETS, isNotFound, NODES, PODS, type ApiClient, type KubeObject } 
 import { podTemplateHash, resolveIntOrPercent, type IntOrPercent } from './deployment-plan.js';
 import type { EventRecorder } from './machinery/event-recorder.js';
 import { Expectations } from './machinery/expectations.js';
+import { deleteOwnedPods } from './machinery/owned-pods.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { selectorMatches } from './machinery/labels.js';
 import {
@@ -230,17 +231,7 @@ export class DaemonSetController implements Controller {
     const unique = [...new Set(pods)];
     if (unique.length === 0) return;
     const key = keyOf(daemonSet);
-    this.expectations.expectDeletions(key, unique.map(keyOf));
-    await Promise.all(
-      unique.map(async (pod) => {
-        try {
-          await this.env.client.delete(PODS, namespaceOf(pod), nameOf(pod), { preconditions: { uid: uidOf(pod) } });
-        } catch (error) {
-          this.expectations.deletionObserved(key, keyOf(pod));
-          if (!isNotFound(error)) throw error;
-        }
-      }),
-    );
+    await deleteOwnedPods(this.env.client, this.expectations, key, unique);
     void this.env.events?.record(DAEMONSETS, daemonSet, 'Normal', 'SuccessfulDelete', `Deleted ${unique.length} pod(s)`);
   }
 

@@ -36,7 +36,7 @@ import {
 } from './job-status.js';
 import type { EventRecorder } from './machinery/event-recorder.js';
 import { Expectations } from './machinery/expectations.js';
-import { watchOwnedPods } from './machinery/owned-pods.js';
+import { deleteOwnedPods, watchOwnedPods } from './machinery/owned-pods.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { selectorMatches } from './machinery/labels.js';
 import { controllerRefOf, controllerReference, isBeingDeleted, isPodReady, keyOf, metaOf, nameOf, namespaceOf, selectorOf, splitKey, statusOf, templateOf, timestampOf, uidOf } from './machinery/objects.js';
@@ -218,18 +218,8 @@ export class JobController implements Controller {
   /** Deletes the pods (expecting their deletions); returns how many. */
   private async deletePods(job: KubeObject, pods: readonly KubeObject[], why: string): Promise<number> {
     const key = keyOf(job);
-    this.expectations.expectDeletions(key, pods.map(keyOf));
-    await Promise.all(
-      pods.map(async (pod) => {
-        try {
-          await this.env.client.delete(PODS, namespaceOf(pod), nameOf(pod), { preconditions: { uid: uidOf(pod) } });
-          void this.env.events?.record(JOBS, job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${nameOf(pod)}`);
-        } catch (error) {
-          this.expectations.deletionObserved(key, keyOf(pod));
-          if (!isNotFound(error)) throw error;
-        }
-      }),
-    );
+    const deleted = await deleteOwnedPods(this.env.client, this.expectations, key, pods);
+    for (const pod of deleted) void this.env.events?.record(JOBS, job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${nameOf(pod)}`);
     this.env.log.debug({ job: key, pods: pods.length, why }, 'deleted job pods');
     return pods.length;
   }

@@ -10,7 +10,7 @@ import type { Clock } from '../actors/clock.js';
 import { isNotFound, PODS, REPLICASETS, type ApiClient, type KubeObject } from '../client/index.js';
 import type { EventRecorder } from './machinery/event-recorder.js';
 import { Expectations } from './machinery/expectations.js';
-import { watchOwnedPods } from './machinery/owned-pods.js';
+import { deleteOwnedPods, watchOwnedPods } from './machinery/owned-pods.js';
 import type { SharedInformer, SharedInformerFactory } from './machinery/informer-factory.js';
 import { selectorMatches } from './machinery/labels.js';
 import {
@@ -173,17 +173,7 @@ export class ReplicaSetController implements Controller {
     }
     if (diff > 0) {
       const victims = [...active].sort(compareForDeletion).slice(0, Math.min(diff, BURST_REPLICAS));
-      this.expectations.expectDeletions(key, victims.map(keyOf));
-      await Promise.all(
-        victims.map(async (pod) => {
-          try {
-            await this.env.client.delete(PODS, namespaceOf(pod), nameOf(pod), { preconditions: { uid: uidOf(pod) } });
-          } catch (error) {
-            this.expectations.deletionObserved(key, keyOf(pod));
-            if (!isNotFound(error)) throw error;
-          }
-        }),
-      );
+      await deleteOwnedPods(this.env.client, this.expectations, key, victims);
       void this.env.events?.record(REPLICASETS, replicaSet, 'Normal', 'SuccessfulDelete', `Deleted ${victims.length} pod(s)`);
     }
     return undefined;

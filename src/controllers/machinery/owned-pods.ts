@@ -2,13 +2,13 @@
 // enqueue them; a pod's events enqueue its controller (and the one it left, when its owner changed) or,
 // for an orphan, every owner whose selector matches it (adoption); creations and deletions are
 // reported to the expectations, so that a sync never acts on a cache that has not yet seen its own
-// writes.
+// writes; and the deletion of an owner's pods, with the same bookkeeping.
 
-import type { KubeObject } from '../../client/index.js';
+import { isNotFound, PODS, type ApiClient, type KubeObject } from '../../client/index.js';
 import type { Expectations } from './expectations.js';
 import type { SharedInformer } from './informer-factory.js';
 import { selectorMatches } from './labels.js';
-import { controllerRefOf, isBeingDeleted, keyOf, metaOf, namespaceOf, selectorOf, uidOf } from './objects.js';
+import { controllerRefOf, isBeingDeleted, keyOf, metaOf, nameOf, namespaceOf, selectorOf, uidOf } from './objects.js';
 
 export interface OwnedPodsWiring {
   readonly owners: SharedInformer;
@@ -69,4 +69,26 @@ export function watchOwnedPods({ owners, pods, ownerKind, expectations, enqueue 
     ownerRegistration.remove();
     podRegistration.remove();
   };
+}
+
+/**
+ * Deletes an owner's pods (each with its uid as a precondition), telling the expectations first so that
+ * a sync waits for the deletions to show in the cache; a pod already gone counts as observed. Returns
+ * the pods this call deleted.
+ */
+export async function deleteOwnedPods(client: ApiClient, expectations: Expectations, ownerKey: string, pods: readonly KubeObject[]): Promise<KubeObject[]> {
+  expectations.expectDeletions(ownerKey, pods.map(keyOf));
+  const deleted: KubeObject[] = [];
+  await Promise.all(
+    pods.map(async (pod) => {
+      try {
+        await client.delete(PODS, namespaceOf(pod), nameOf(pod), { preconditions: { uid: uidOf(pod) } });
+        deleted.push(pod);
+      } catch (error) {
+        expectations.deletionObserved(ownerKey, keyOf(pod));
+        if (!isNotFound(error)) throw error;
+      }
+    }),
+  );
+  return deleted;
 }
