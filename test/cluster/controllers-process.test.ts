@@ -14,7 +14,7 @@
 // Short leader-election and node-lifecycle settings come from the config's controllerManager section.
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
+import { clusterForFile } from './cluster-fixture.js';
 import { controllerOf, eventually, isAvailable, isTerminating } from '../../src/testing/chaos/pod-invariants.js';
 import { PodWatcher } from './pod-watcher.js';
 
@@ -36,15 +36,9 @@ const SIMULATED_SELECTOR = { 'kplane.io/node-agent': 'simulated' };
 const STOPPED_POOL = 'sim-nodes-2';
 const STOPPED_POOL_NODES = ['sim-2-1', 'sim-2-2', 'sim-2-3'];
 
-let cluster: ChaosCluster | undefined;
 
-function theCluster(): ChaosCluster {
-  if (cluster === undefined) throw new Error('the cluster did not start');
-  return cluster;
-}
 
-test.before(async () => {
-  cluster = await ChaosCluster.start({
+const theCluster = clusterForFile(test, {
     config: {
       name: 'controllers',
       controllerManager: {
@@ -59,11 +53,7 @@ test.before(async () => {
       nodes: { simulatedProcesses: 2, nodesPerProcess: 3, processNodes: 0 },
     },
   });
-});
 
-test.after.always(async () => {
-  await cluster?.stop();
-});
 
 function deployment(name: string, replicas: number, extra: Partial<k8s.V1DeploymentSpec> = {}): k8s.V1Deployment {
   return {

@@ -14,7 +14,7 @@
 //      pod goes; cordoned, a NoSchedule taint and a NoExecute taint as Kubernetes treats them.
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
+import { clusterForFile } from './cluster-fixture.js';
 import { eventually, isAvailable, isRunningAndReady, isTerminating } from '../../src/testing/chaos/pod-invariants.js';
 import { PodWatcher } from './pod-watcher.js';
 
@@ -24,22 +24,12 @@ const LABELLED_POOL = 'sim-nodes-1';
 const LABELLED_POOL_NODES = ['sim-1-1', 'sim-1-2'];
 const ALL_NODES = ['sim-1-1', 'sim-1-2', 'sim-2-1', 'sim-2-2'];
 
-let cluster: ChaosCluster | undefined;
 
-function theCluster(): ChaosCluster {
-  if (cluster === undefined) throw new Error('the cluster did not start');
-  return cluster;
-}
 
-test.before(async () => {
-  cluster = await ChaosCluster.start({
+const theCluster = clusterForFile(test, {
     config: { name: 'sets', nodes: { simulatedProcesses: 2, nodesPerProcess: 2, processNodes: 0 } },
   });
-});
 
-test.after.always(async () => {
-  await cluster?.stop();
-});
 
 const podTemplate = (app: string, extra: Partial<k8s.V1PodSpec> = {}): k8s.V1PodTemplateSpec => ({
   metadata: { labels: { app } },

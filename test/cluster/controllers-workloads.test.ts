@@ -10,7 +10,7 @@
 // A pod that cannot be scheduled (a nodeSelector no node has) stands for a replica that never becomes ready.
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
+import { clusterForFile } from './cluster-fixture.js';
 import { controllerOf, eventually, isRunningAndReady, isTerminating, PodInvariants, readySinceMs, type RolloutBound } from '../../src/testing/chaos/pod-invariants.js';
 import { PodWatcher } from './pod-watcher.js';
 
@@ -22,35 +22,27 @@ const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
 const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
-let cluster: ChaosCluster | undefined;
 let invariants: PodInvariants | undefined;
 
-function theCluster(): ChaosCluster {
-  if (cluster === undefined) throw new Error('the cluster did not start');
-  return cluster;
-}
 
 function theInvariants(): PodInvariants {
   if (invariants === undefined) throw new Error('the pod invariants are not watching');
   return invariants;
 }
 
+const theCluster = clusterForFile(test, { config: { name: 'workloads', nodes: { simulatedProcesses: 1, nodesPerProcess: 3, processNodes: 0 } } }, () => invariants?.stop());
+
 test.before(async () => {
-  cluster = await ChaosCluster.start({ config: { name: 'workloads', nodes: { simulatedProcesses: 1, nodesPerProcess: 3, processNodes: 0 } } });
-  const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
+  const core = (await theCluster.started()).kubeConfig().makeApiClient(k8s.CoreV1Api);
   await eventually(
     () => core.listNode(),
     (nodes) => nodes.items.filter((node) => node.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') === true).length === 3,
     40_000,
   );
-  invariants = new PodInvariants(cluster.kubeConfig(), NAMESPACE);
+  invariants = new PodInvariants(theCluster().kubeConfig(), NAMESPACE);
   await invariants.start();
 });
 
-test.after.always(async () => {
-  invariants?.stop();
-  await cluster?.stop();
-});
 
 function podTemplate(app: string, image = 'nginx:1', extra: Partial<k8s.V1PodSpec> = {}): k8s.V1PodTemplateSpec {
   return {

@@ -11,26 +11,16 @@
 
 import test from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import { ChaosCluster } from '../../src/testing/chaos/chaos-cluster.js';
+import { clusterForFile } from './cluster-fixture.js';
 import { eventually } from '../../src/testing/chaos/pod-invariants.js';
 
 const NAMESPACE = 'default';
 const WAIT_MS = 150_000;
 
-let cluster: ChaosCluster | undefined;
 
-function theCluster(): ChaosCluster {
-  if (cluster === undefined) throw new Error('the cluster did not start');
-  return cluster;
-}
 
-test.before(async () => {
-  cluster = await ChaosCluster.start({ config: { name: 'cronhpa', nodes: { simulatedProcesses: 1, nodesPerProcess: 2, processNodes: 0 } } });
-});
+const theCluster = clusterForFile(test, { config: { name: 'cronhpa', nodes: { simulatedProcesses: 1, nodesPerProcess: 2, processNodes: 0 } } });
 
-test.after.always(async () => {
-  await cluster?.stop();
-});
 
 const container = (command: string[] = []): k8s.V1Container => ({ name: 'app', image: 'busybox', ...(command.length === 0 ? {} : { command }), resources: { requests: { cpu: '10m' } } });
 
